@@ -1,0 +1,87 @@
+"""XML for the MX protocol: hardened parsing of untrusted payloads, and text helpers.
+
+The PBX is on the other side of a network, so its XML is untrusted: DTDs (and with them
+entity expansion and external entities) are refused outright. Parsing is liberal in what it
+accepts otherwise: a leading BOM, whitespace or `<?xml?>` declaration, trailing NULs, and
+namespaced tags (reduced to their local names).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from xml.etree.ElementTree import Element, ParseError
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr as _quoteattr
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as _defused_fromstring
+
+from mxproxy.mx.errors import RemoteProtocolError
+from mxproxy.mx.frames import EVENT_ID, Frame
+
+__all__ = ["Element", "Message", "attr", "child_text", "escape", "parse_frame", "parse_xml", "quote"]
+
+_STRIP = b" \t\r\n\x00"
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A decoded MX message: invoke id, root element local name, and the parsed tree."""
+
+    invoke_id: int
+    name: str
+    element: Element
+
+    @property
+    def is_event(self) -> bool:
+        return self.invoke_id == EVENT_ID
+
+
+def parse_xml(payload: bytes) -> Element:
+    """Parse one XML document from the network, refusing DTDs and entities."""
+    data = payload.strip(_STRIP)
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :].lstrip(_STRIP)
+    if not data:
+        raise RemoteProtocolError("empty XML payload")
+    try:
+        root: Element = _defused_fromstring(data, forbid_dtd=True)
+    except (ParseError, DefusedXmlException, ValueError) as exc:
+        raise RemoteProtocolError(f"malformed XML: {exc}") from None
+    if root.tag.startswith("{"):
+        for element in root.iter():
+            if isinstance(element.tag, str) and element.tag.startswith("{"):
+                element.tag = element.tag.rsplit("}", 1)[1]
+    return root
+
+
+def parse_frame(frame: Frame) -> Message:
+    """Turn a frame into a `Message` named after its root element."""
+    root = parse_xml(frame.payload)
+    return Message(frame.invoke_id, root.tag, root)
+
+
+def child_text(element: Element, name: str, default: str = "") -> str:
+    """Stripped text of the first child called `name`, or `default` when absent or empty."""
+    child = element.find(name)
+    if child is None or child.text is None:
+        return default
+    text = child.text.strip()
+    return text or default
+
+
+def attr(element: Element, name: str, default: str = "") -> str:
+    """An attribute's value, stripped, or `default`."""
+    value = element.get(name)
+    return default if value is None else value.strip()
+
+
+def escape(text: str) -> str:
+    """Escape text for an XML element body."""
+    return _escape(text)
+
+
+def quote(text: str) -> str:
+    """Quote and escape text for an XML attribute (quotes included)."""
+    return _quoteattr(text)

@@ -1,0 +1,1 @@
+"""An MX simulator: a real TLS server speaking the MX protocol, plus a provisioning stub."""
