@@ -31,11 +31,16 @@ class CSTAError(MXError):
 
 
 class LoginFailed(MXError):
-    """The PBX refused the login (`loginFailed`): wrong credentials or a locked account."""
+    """The PBX refused the login (`loginFailed`): wrong credentials or a locked account.
 
-    def __init__(self, code: int, message: str) -> None:
+    `api_version` is the server's `apiversion`, which decides whether a refused hashed
+    password is worth one retry in plain text.
+    """
+
+    def __init__(self, code: int, message: str, *, api_version: int = 0) -> None:
         self.code = code
         self.message = message
+        self.api_version = api_version
         super().__init__(f"MX login failed (code {code}): {message}")
 
 
