@@ -1,0 +1,264 @@
+"""The TOML configuration file: loading, validation and typed settings.
+
+The format is MX Proxy 2.3's (`provisioning`, `logName`, `[apps]`, `[voip]`, `[jwt]`), so an
+existing 2.3 file loads unchanged; `[mx]` and `[store]` are new optional tables. Every problem is a
+`ConfigError` whose message names the offending key (never its value: the file holds secrets).
+Keys we do not know are ignored with a warning, since 2.3 files may carry keys no longer used.
+The `[voip]` table is handed on raw; the push module parses it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mxproxy.durations import parse_duration
+from mxproxy.store.secretbox import KEY_SIZE, decode_key
+
+__all__ = [
+    "DEFAULT_PROVISIONING",
+    "Config",
+    "ConfigError",
+    "JwtConfig",
+    "MXConfig",
+    "StoreConfig",
+    "load_config",
+]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_PROVISIONING = "https://config.connector73.net/config"
+DEFAULT_DATABASE = "mxproxy.db"
+
+_TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store"})
+
+
+class ConfigError(Exception):
+    """The configuration file cannot be used; the message names the key (never a secret)."""
+
+
+@dataclass(frozen=True, slots=True)
+class JwtConfig:
+    """`[jwt]`: access token lifetime and signing key rotation period, in seconds."""
+
+    token_ttl: float = 3600.0
+    sign_key_ttl: float = 6 * 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class MXConfig:
+    """`[mx]`: how the proxy talks to MX servers (durations in seconds)."""
+
+    timeout: float = 7.0
+    connect_timeout: float = 7.0
+    call_log_idle: float = 0.5
+    verify_tls: bool = False
+    ca_file: Path | None = None
+    reconnect_max: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    """`[store]`: the database file and the key that encrypts the secrets in it.
+
+    `key` (from the config's base64 `key`) wins; otherwise the key lives in `key_file`, which
+    defaults to `<database>.key` and is created on first use.
+    """
+
+    path: Path = Path(DEFAULT_DATABASE)
+    key: bytes | None = field(default=None, repr=False)
+    key_file: Path | None = None
+
+    @property
+    def key_path(self) -> Path:
+        """The file holding the store key when it is not given inline."""
+        if self.key_file is not None:
+            return self.key_file
+        return self.path.with_name(self.path.name + ".key")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Config:
+    """The whole configuration. Secrets (`apps`, `voip`) are kept out of `repr`."""
+
+    provisioning: str = DEFAULT_PROVISIONING
+    log_name: Path | None = None
+    apps: dict[str, str] = field(repr=False)
+    voip: dict[str, Any] = field(default_factory=dict, repr=False)
+    config_dir: Path
+    jwt: JwtConfig = field(default_factory=JwtConfig)
+    mx: MXConfig = field(default_factory=MXConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+
+    @classmethod
+    def default(
+        cls,
+        *,
+        apps: Mapping[str, str] | None = None,
+        config_dir: Path | None = None,
+        provisioning: str = DEFAULT_PROVISIONING,
+        log_name: Path | None = None,
+        voip: Mapping[str, Any] | None = None,
+        jwt: JwtConfig | None = None,
+        mx: MXConfig | None = None,
+        store: StoreConfig | None = None,
+    ) -> Config:
+        """A configuration made in code; relative paths resolve against `config_dir` (cwd)."""
+        base = (config_dir or Path.cwd()).resolve()
+        return cls(
+            provisioning=provisioning,
+            log_name=log_name,
+            apps=dict(apps or {}),
+            voip=dict(voip or {}),
+            config_dir=base,
+            jwt=jwt or JwtConfig(),
+            mx=mx or MXConfig(),
+            store=store or StoreConfig(path=base / DEFAULT_DATABASE),
+        )
+
+    def resolve(self, path: str | Path) -> Path:
+        """`path` relative to the configuration file's directory (absolute paths unchanged)."""
+        return self.config_dir / Path(path).expanduser()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the TOML file at `path`; raises `ConfigError`."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    try:
+        document = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: TOML syntax error: {exc}") from None
+    return parse_config(document, config_dir=path.resolve().parent)
+
+
+def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
+    """Validate an already parsed TOML document (relative paths resolve against `config_dir`)."""
+    _warn_unknown(document, _TOP_LEVEL_KEYS, prefix="")
+    return Config(
+        provisioning=_provisioning(document.get("provisioning", DEFAULT_PROVISIONING)),
+        log_name=_optional_path(document.get("logName", ""), "logName", config_dir),
+        apps=_apps(document.get("apps")),
+        voip=_table(document.get("voip", {}), "voip"),
+        config_dir=config_dir,
+        jwt=_jwt(_table(document.get("jwt", {}), "jwt")),
+        mx=_mx(_table(document.get("mx", {}), "mx"), config_dir),
+        store=_store(_table(document.get("store", {}), "store"), config_dir),
+    )
+
+
+def _provisioning(value: object) -> str:
+    text = _string(value, "provisioning")
+    if not text.startswith(("https://", "http://")):
+        raise ConfigError("provisioning: must be an http:// or https:// URL")
+    return text
+
+
+def _apps(value: object) -> dict[str, str]:
+    if value is None:
+        raise ConfigError("apps: required and must not be empty")
+    table = _table(value, "apps")
+    if not table:
+        raise ConfigError("apps: required and must not be empty")
+    apps: dict[str, str] = {}
+    for client_id, secret in table.items():
+        # An empty secret would let anyone who knows the (public) client id in.
+        if not isinstance(secret, str) or not secret:
+            raise ConfigError(f"apps.{client_id}: secret must be a non-empty string")
+        apps[client_id] = secret
+    return apps
+
+
+def _jwt(table: dict[str, Any]) -> JwtConfig:
+    _warn_unknown(table, {"tokenTTL", "signKeyTTL"}, prefix="jwt.")
+    defaults = JwtConfig()
+    return JwtConfig(
+        token_ttl=_duration(table, "tokenTTL", "jwt", defaults.token_ttl),
+        sign_key_ttl=_duration(table, "signKeyTTL", "jwt", defaults.sign_key_ttl),
+    )
+
+
+def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
+    known = {"timeout", "connectTimeout", "callLogIdle", "verifyTLS", "caFile", "reconnectMax"}
+    _warn_unknown(table, known, prefix="mx.")
+    defaults = MXConfig()
+    verify_tls = table.get("verifyTLS", defaults.verify_tls)
+    if not isinstance(verify_tls, bool):
+        raise ConfigError("mx.verifyTLS: must be true or false")
+    return MXConfig(
+        timeout=_duration(table, "timeout", "mx", defaults.timeout),
+        connect_timeout=_duration(table, "connectTimeout", "mx", defaults.connect_timeout),
+        call_log_idle=_duration(table, "callLogIdle", "mx", defaults.call_log_idle),
+        verify_tls=verify_tls,
+        ca_file=_optional_path(table.get("caFile", ""), "mx.caFile", config_dir),
+        reconnect_max=_duration(table, "reconnectMax", "mx", defaults.reconnect_max),
+    )
+
+
+def _store(table: dict[str, Any], config_dir: Path) -> StoreConfig:
+    _warn_unknown(table, {"path", "key", "keyFile"}, prefix="store.")
+    database = _optional_path(table.get("path", DEFAULT_DATABASE), "store.path", config_dir)
+    if database is None:
+        raise ConfigError("store.path: must not be empty")
+    if "key" in table and "keyFile" in table:
+        raise ConfigError("store: give either key or keyFile, not both")
+    key = _store_key(table["key"]) if "key" in table else None
+    key_file = _optional_path(table.get("keyFile", ""), "store.keyFile", config_dir)
+    return StoreConfig(path=database, key=key, key_file=key_file)
+
+
+def _store_key(value: object) -> bytes:
+    try:
+        return decode_key(_string(value, "store.key"))
+    except ValueError:
+        raise ConfigError(f"store.key: must be the base64 encoding of {KEY_SIZE} bytes") from None
+
+
+def _duration(table: Mapping[str, Any], key: str, section: str, default: float) -> float:
+    if key not in table:
+        return default
+    value = table[key]
+    name = f"{section}.{key}"
+    if not isinstance(value, str):
+        raise ConfigError(f'{name}: must be a duration string such as "1h" or "500ms"')
+    try:
+        seconds = parse_duration(value)
+    except ValueError:
+        raise ConfigError(f"{name}: invalid duration {json.dumps(value)}") from None
+    if seconds <= 0:
+        raise ConfigError(f"{name}: must be positive, not {json.dumps(value)}")
+    return seconds
+
+
+def _optional_path(value: object, name: str, config_dir: Path) -> Path | None:
+    text = _string(value, name)
+    if not text:
+        return None
+    return config_dir / Path(text).expanduser()
+
+
+def _string(value: object, name: str) -> str:
+    if not isinstance(value, str):
+        raise ConfigError(f"{name}: must be a string")
+    return value
+
+
+def _table(value: object, name: str) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name}: must be a table ([{name}])")
+    return value
+
+
+def _warn_unknown(table: Mapping[str, Any], known: set[str] | frozenset[str], prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            logger.warning("configuration key %s%s is not used; ignored", prefix, key)
