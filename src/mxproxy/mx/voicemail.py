@@ -1,0 +1,43 @@
+"""Voicemail and recordings on the PBX: list, chunked download (cancelled when abandoned),
+delete, read status and notes."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from mxproxy.mx import commands
+from mxproxy.mx.client import MXClient
+from mxproxy.mx.messages import MailChunk, Voicemail, parse_mail_chunk, parse_mail_list
+
+
+async def list_voicemails(client: MXClient, ext: str) -> list[Voicemail]:
+    return list(parse_mail_list(await client.request(commands.mail_list(ext))))
+
+
+async def download(client: MXClient, mail_id: str, media: str = "") -> AsyncIterator[MailChunk]:
+    """The file's chunks as the PBX sends them, one request per chunk, so memory stays flat.
+    If the consumer stops early, the PBX transfer is cancelled."""
+    finished = False
+    try:
+        chunk = parse_mail_chunk(await client.request(commands.mail_receive(mail_id, media)))
+        yield chunk
+        while chunk.chunk_number < chunk.total_chunks:
+            next_chunk = commands.mail_receive(mail_id, media, next_chunk=True)
+            chunk = parse_mail_chunk(await client.request(next_chunk))
+            yield chunk
+        finished = True
+    finally:
+        if not finished and not client.is_closed:
+            client.send(commands.mail_cancel(mail_id, media))
+
+
+async def delete(client: MXClient, mail_id: str, media: str = "") -> None:
+    await client.request(commands.mail_delete(mail_id, media))
+
+
+async def mark_read(client: MXClient, mail_id: str, media: str = "") -> None:
+    await client.request(commands.mail_set_read(mail_id, media))
+
+
+async def update_note(client: MXClient, mail_id: str, note: str, media: str = "") -> None:
+    await client.request(commands.mail_update_note(mail_id, note, media))
