@@ -1,0 +1,5 @@
+"""`python -m mxproxy` runs the `mxproxy` command."""
+
+from mxproxy.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""The HTTP layer: thin handlers that translate REST calls into one service call each."""

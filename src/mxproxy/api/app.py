@@ -1,0 +1,30 @@
+"""The REST API application: routers, error handling, body limits and the Server header."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from mxproxy import __version__
+from mxproxy.api import auth, debug
+from mxproxy.api.errors import install_error_handlers
+from mxproxy.api.middleware import BodyLimit, ServerHeader
+from mxproxy.api.responses import JSONResponse
+from mxproxy.service import Service
+
+MAX_BODY = 1 << 20
+
+
+def create_api_app(service: Service) -> FastAPI:
+    app = FastAPI(
+        title="mxproxy",
+        version=__version__,
+        summary="REST API, live events and mobile push in front of a Zultys MX phone system",
+        default_response_class=JSONResponse,
+    )
+    app.state.service = service
+    install_error_handlers(app)
+    for module in (auth, debug):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    app.add_middleware(ServerHeader)
+    return app

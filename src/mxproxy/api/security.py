@@ -1,0 +1,79 @@
+"""Who is calling: the bearer token → the user's session → the live PBX client, as FastAPI
+dependencies; and the app's Basic credentials for the calls that take them."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from mxproxy.api.responses import ApiError
+from mxproxy.auth.apps import parse_basic
+from mxproxy.auth.tokens import InvalidToken
+from mxproxy.mx.client import MXClient
+from mxproxy.service import Service
+from mxproxy.sessions.session import UserSession
+
+BEARER_REALM = 'Bearer realm="MXProxy"'
+BASIC_REALM = 'Basic realm="MXProxy client application"'
+
+
+def get_service(request: Request) -> Service:
+    service: Service = request.app.state.service
+    return service
+
+
+ServiceDep = Annotated[Service, Depends(get_service)]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _unauthorized(message: str, error: str | None = None) -> ApiError:
+    challenge = BEARER_REALM if error is None else f'{BEARER_REALM}, error="{error}"'
+    return ApiError(401, message, {"WWW-Authenticate": challenge})
+
+
+async def current_session(request: Request, service: ServiceDep) -> UserSession:
+    """The session of the token's user; 401 for a missing, invalid or outdated token."""
+    token = bearer_token(request)
+    if token is None:
+        raise _unauthorized("authorization required")
+    try:
+        claims = service.issuer.verify(token)
+    except InvalidToken:
+        raise _unauthorized("invalid token", "invalid_token") from None
+    session = service.sessions.get(claims.sub)
+    # A token issued before the user's current login (e.g. before a logout) is void.
+    if session is None or claims.iat < int(session.user.created_at):
+        raise _unauthorized("invalid token", "invalid_token")
+    request.state.user = claims.sub
+    return session
+
+
+SessionDep = Annotated[UserSession, Depends(current_session)]
+
+
+async def current_client(session: SessionDep, service: ServiceDep) -> MXClient:
+    """The user's live PBX client (waiting briefly for a reconnect in progress)."""
+    return await session.client_ready(service.wait_for_reconnect)
+
+
+ClientDep = Annotated[MXClient, Depends(current_client)]
+
+
+def require_app(request: Request, service: Service) -> str:
+    """The calling app's client id from HTTP Basic; 401 without it, 403 when wrong."""
+    header = request.headers.get("authorization", "")
+    credentials = parse_basic(header) if header else None
+    if credentials is None:
+        raise ApiError(401, "application authorization required", {"WWW-Authenticate": BASIC_REALM})
+    client_id, secret = credentials
+    if not service.apps.check(client_id, secret):
+        raise ApiError(403, "bad client-id or app secret")
+    return client_id

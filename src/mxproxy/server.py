@@ -1,0 +1,168 @@
+"""Running the proxy: `mxproxy serve` (against real MX servers) and `mxproxy demo` (the
+simulator, its provisioning stub and the proxy in one process), until SIGTERM/SIGINT, then a
+graceful stop: no new connections, in-flight requests finish, PBX sessions log out."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import dataclasses
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from mxproxy.api.admin import create_admin_app
+from mxproxy.api.app import create_api_app
+from mxproxy.config import Config, ConfigError, StoreConfig, load_config
+from mxproxy.httpserver import HttpListener, parse_listen
+from mxproxy.logs import setup_logging
+from mxproxy.service import Service
+
+DEMO_APP_ID = "demo"
+DEMO_APP_SECRET = "demo-secret"  # noqa: S105 - the demo's published credentials
+
+
+def main(command: str, argv: list[str]) -> int:
+    parser = _serve_parser() if command == "serve" else _demo_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level, args.log_format)
+    try:
+        api_listen = parse_listen(args.port, "0.0.0.0")  # noqa: S104 - the API is meant to be reachable
+        admin_listen = parse_listen(args.admin, "127.0.0.1")
+    except ValueError as exc:
+        parser.error(str(exc))
+    runner = (
+        _serve(args, api_listen, admin_listen)
+        if command == "serve"
+        else _demo(args, api_listen, admin_listen)
+    )
+    try:
+        return _run(runner)
+    except ConfigError as exc:
+        print(f"mxproxy: configuration error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(coroutine: Awaitable[int]) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency, but not on every platform
+        return asyncio.run(coroutine)  # type: ignore[arg-type]
+    return uvloop.run(coroutine)  # type: ignore[arg-type]
+
+
+def _common(parser: argparse.ArgumentParser, port: str, admin: str) -> None:
+    parser.add_argument("--port", default=os.environ.get("PORT", port), help="API [HOST:]PORT (env PORT)")
+    parser.add_argument(
+        "--admin", default=os.environ.get("ADMIN", admin), help="admin web [HOST:]PORT (env ADMIN)"
+    )
+    parser.add_argument("--db", default=os.environ.get("DB"), help="SQLite database file (env DB)")
+    parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
+    parser.add_argument(
+        "--log-format", choices=["console", "json"], default=os.environ.get("LOG_FORMAT", "console")
+    )
+
+
+def _serve_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mxproxy serve", description="Run the proxy.")
+    parser.add_argument("--config", default=os.environ.get("CONFIG", "config.toml"), help="TOML config file")
+    _common(parser, ":8000", "localhost:8043")
+    return parser
+
+
+def _demo_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mxproxy demo", description="Run the MX simulator, its provisioning stub and the proxy together."
+    )
+    _common(parser, "127.0.0.1:8000", "localhost:8043")
+    parser.add_argument("--mx-port", type=int, default=0, help="simulator MX port (default: any free)")
+    parser.add_argument("--prov-port", type=int, default=0, help="provisioning stub port (default: any free)")
+    return parser
+
+
+async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
+    config = load_config(Path(args.config))
+    if args.db:
+        config = dataclasses.replace(config, store=dataclasses.replace(config.store, path=Path(args.db)))
+    setup_logging(args.log_level, args.log_format, config.log_name)
+    return await run_proxy(config, api, admin)
+
+
+async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
+    from mxproxy.sim import Simulator
+
+    simulator = Simulator()
+    await simulator.start(port=args.mx_port, prov_port=args.prov_port)
+    workdir = Path(tempfile.mkdtemp(prefix="mxproxy-demo-"))
+    db = Path(args.db) if args.db else workdir / "demo.db"
+    config = Config.default(
+        apps={DEMO_APP_ID: DEMO_APP_SECRET},
+        config_dir=workdir,
+        provisioning=simulator.provisioning_url,
+        log_name=workdir / "mxproxy.log",
+        store=StoreConfig(path=db),
+    )
+    setup_logging(args.log_level, args.log_format, config.log_name)
+
+    def announce(api_url: str, admin_url: str) -> None:
+        print(_demo_banner(api_url, admin_url, simulator.port, simulator.provisioning_url), flush=True)
+
+    try:
+        return await run_proxy(config, api, admin, on_ready=announce)
+    finally:
+        await simulator.stop()
+
+
+async def run_proxy(
+    config: Config,
+    api: tuple[str, int],
+    admin: tuple[str, int],
+    *,
+    on_ready: Callable[[str, str], None] | None = None,
+) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit status."""
+    service = await Service.open(config)
+    await service.start()
+    api_listener = HttpListener(create_api_app(service), *api)
+    admin_listener = HttpListener(create_admin_app(service), *admin)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await api_listener.start()
+        await admin_listener.start()
+        if on_ready is not None:
+            on_ready(api_listener.url, admin_listener.url)
+        await stop.wait()
+    finally:
+        await api_listener.stop()
+        await admin_listener.stop()
+        await service.close()
+    return 0
+
+
+def _demo_banner(api: str, admin: str, mx_port: int, provisioning: str) -> str:
+    basic = base64.b64encode(f"{DEMO_APP_ID}:{DEMO_APP_SECRET}".encode()).decode()
+    return f"""
+mxproxy demo is up.
+  API            {api}
+  admin web      {admin}
+  MX simulator   127.0.0.1:{mx_port} (TLS)
+  provisioning   {provisioning}
+
+Log in (app "{DEMO_APP_ID}", user dmitrys@xyzrd.com / 78561) and keep the token:
+  TOKEN=$(curl -s {api}/auth -H 'Authorization: Basic {basic}' \\
+      -d username=dmitrys@xyzrd.com -d password=78561 -d grant_type=password \\
+      | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+Then:
+  curl -s {api}/auth -H "Authorization: Bearer $TOKEN"
+  curl -s {api}/contacts -H "Authorization: Bearer $TOKEN"
+  curl -s {api}/calls -H "Authorization: Bearer $TOKEN"
+  curl -s {admin}/connections
+Stop with Ctrl-C.
+"""

@@ -1,0 +1,70 @@
+"""The composition root: every long-lived part of the proxy, built from one `Config`, started
+and stopped in order. HTTP handlers reach the parts through `Service`."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+import httpx
+
+from mxproxy.auth.apps import AppRegistry
+from mxproxy.auth.throttle import LoginThrottle
+from mxproxy.auth.tokens import TokenIssuer
+from mxproxy.config import Config
+from mxproxy.mx.client import ClientOptions, client_ssl_context
+from mxproxy.sessions.backoff import Backoff
+from mxproxy.sessions.manager import SessionManager
+from mxproxy.store import Store, open_store
+
+log = logging.getLogger("mxproxy")
+
+
+def client_options(config: Config) -> ClientOptions:
+    mx = config.mx
+    context = client_ssl_context(verify=mx.verify_tls, ca_file=str(mx.ca_file) if mx.ca_file else None)
+    return ClientOptions(
+        timeout=mx.timeout,
+        connect_timeout=mx.connect_timeout,
+        call_log_idle=mx.call_log_idle,
+        ssl_context=context,
+    )
+
+
+@dataclass(eq=False)
+class Service:
+    """Everything a running proxy holds."""
+
+    config: Config
+    store: Store
+    issuer: TokenIssuer
+    sessions: SessionManager
+    http: httpx.AsyncClient
+    apps: AppRegistry = field(init=False)
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    wait_for_reconnect: float = 2.0
+
+    def __post_init__(self) -> None:
+        self.apps = AppRegistry(self.config.apps)
+
+    @classmethod
+    async def open(cls, config: Config) -> Service:
+        """Open the store and build the parts (nothing connects yet: see `start`)."""
+        store = await open_store(config.store)
+        issuer = TokenIssuer(store, token_ttl=config.jwt.token_ttl, sign_key_ttl=config.jwt.sign_key_ttl)
+        sessions = SessionManager(
+            store, client_options(config), backoff=Backoff(first=1.0, cap=config.mx.reconnect_max)
+        )
+        http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+        return cls(config=config, store=store, issuer=issuer, sessions=sessions, http=http)
+
+    async def start(self) -> None:
+        """Load signing keys and reconnect every stored user."""
+        await self.issuer.start()
+        await self.sessions.restore()
+
+    async def close(self) -> None:
+        """Log every PBX session out, then release the store and the HTTP client."""
+        await self.sessions.shutdown()
+        await self.http.aclose()
+        await self.store.close()
