@@ -51,9 +51,7 @@ def test_encode_decode_round_trip(invoke_id: int, payload: bytes) -> None:
 
 
 @given(st.lists(frames, max_size=8), st.data())
-def test_any_split_of_the_stream_yields_the_same_frames(
-    items: list[Frame], data: st.DataObject
-) -> None:
+def test_any_split_of_the_stream_yields_the_same_frames(items: list[Frame], data: st.DataObject) -> None:
     stream = _stream(items)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
     bounds = [0, *cuts, len(stream)]

@@ -37,8 +37,8 @@ from mxproxy.mx.messages import (
 from mxproxy.mx.xml import Message, escape, parse_frame, parse_xml, quote
 
 xml_chars = st.characters(
-    blacklist_categories=("Cs",),
-    blacklist_characters=[chr(c) for c in range(32) if chr(c) not in "\t\n"] + ["\ufffe", "\uffff"],
+    exclude_categories=["Cs"],
+    exclude_characters=[chr(c) for c in range(32) if chr(c) not in "\t\n"] + ["\ufffe", "\uffff"],
 )
 xml_text = st.one_of(
     st.text(xml_chars, max_size=30),

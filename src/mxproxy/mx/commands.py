@@ -126,9 +126,7 @@ def keepalive() -> bytes:
 
 
 def monitor_start(ext: str) -> bytes:
-    return _payload(
-        f"<MonitorStart><monitorObject>{_el('deviceObject', ext)}</monitorObject></MonitorStart>"
-    )
+    return _payload(f"<MonitorStart><monitorObject>{_el('deviceObject', ext)}</monitorObject></MonitorStart>")
 
 
 def monitor_stop(cross_ref_id: str) -> bytes:
@@ -169,9 +167,7 @@ def call_mode(*, remote: bool, device: str, ring_delay: int = 1, vm_delay: int =
 
 
 def assign_device(name: str) -> bytes:
-    return _payload(
-        f'<AssignDevice><deviceID type="device">{_text(name)}</deviceID></AssignDevice>'
-    )
+    return _payload(f'<AssignDevice><deviceID type="device">{_text(name)}</deviceID></AssignDevice>')
 
 
 def make_call(calling: str, called: str) -> bytes:
@@ -193,9 +189,7 @@ def transfer_call(call_id: int, device: str, to: str) -> bytes:
 
 
 def clear_connection(call_id: int, device: str) -> bytes:
-    return _payload(
-        f"<ClearConnection>{_call('connectionToBeCleared', call_id, device)}</ClearConnection>"
-    )
+    return _payload(f"<ClearConnection>{_call('connectionToBeCleared', call_id, device)}</ClearConnection>")
 
 
 def hold_call(call_id: int, device: str) -> bytes:
@@ -230,21 +224,16 @@ def mail_receive(mail_id: str, media: str = "", *, next_chunk: bool = False) -> 
     """Ask for a voicemail file's first chunk, or with `next_chunk` for the following one."""
     more = "<nextChunk/>" if next_chunk else ""
     return _payload(
-        f"<MailReceiveIncoming>{_el('faxSessionID', mail_id)}{_media(media)}{more}"
-        "</MailReceiveIncoming>"
+        f"<MailReceiveIncoming>{_el('faxSessionID', mail_id)}{_media(media)}{more}</MailReceiveIncoming>"
     )
 
 
 def mail_cancel(mail_id: str, media: str = "") -> bytes:
-    return _payload(
-        f"<MailCancelReceive>{_el('mailId', mail_id)}{_media(media)}</MailCancelReceive>"
-    )
+    return _payload(f"<MailCancelReceive>{_el('mailId', mail_id)}{_media(media)}</MailCancelReceive>")
 
 
 def mail_delete(mail_id: str, media: str = "") -> bytes:
-    return _payload(
-        f"<MailDeleteIncoming>{_el('mailId', mail_id)}{_media(media)}</MailDeleteIncoming>"
-    )
+    return _payload(f"<MailDeleteIncoming>{_el('mailId', mail_id)}{_media(media)}</MailDeleteIncoming>")
 
 
 def mail_set_read(mail_id: str, media: str = "") -> bytes:
