@@ -120,10 +120,6 @@ def test_default_namespace_is_reduced_to_local_names() -> None:
     assert [element.tag for element in root.iter()] == ["ablist", "abentry"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="parse_xml reduces namespaces only when the root element itself is namespaced",
-)
 def test_namespaced_children_under_a_plain_root_are_reduced() -> None:
     root = parse_xml(b'<ablist><z:abentry xmlns:z="urn:zultys" jid="1"/></ablist>')
     assert [element.tag for element in root.iter()] == ["ablist", "abentry"]

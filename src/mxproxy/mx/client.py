@@ -43,6 +43,8 @@ __all__ = ["ClientOptions", "MXClient", "Stream", "client_ssl_context"]
 log = logging.getLogger("mxproxy.mx")
 
 MessagePredicate = Callable[[Message], bool]
+# (command name, seconds, outcome: "ok" | "error" | "timeout" | "closed") for metrics.
+RoundTripObserver = Callable[[str, float, str], None]
 EventListener = Callable[[Message], None]
 CloseListener = Callable[[str], None]
 
@@ -73,6 +75,7 @@ class ClientOptions:
     ssl_context: ssl.SSLContext | None = None
     platform: str = "iPhone"
     version: str = "7.0"
+    observer: RoundTripObserver | None = None
 
 
 @dataclass(slots=True)
@@ -298,12 +301,25 @@ class MXClient:
             waiter = _NameWaiter(names, match, self._loop.create_future(), invoke_id)
             self._name_waiters.append(waiter)
         wait = self.options.timeout if timeout is None else timeout
+        started = time.perf_counter()
+        outcome = "error"
         try:
             self._write(data)
             if waiter is None:
-                return await self._await_by_id(by_id, wait, payload)
-            return await self._await_answer(invoke_id, by_id, waiter, accept_by_id, wait, payload)
+                reply = await self._await_by_id(by_id, wait, payload)
+            else:
+                reply = await self._await_answer(invoke_id, by_id, waiter, accept_by_id, wait, payload)
+            outcome = "ok"
+            return reply
+        except MXTimeout:
+            outcome = "timeout"
+            raise
+        except ConnectionClosed:
+            outcome = "closed"
+            raise
         finally:
+            if self.options.observer is not None:
+                self.options.observer(_command_name(payload), time.perf_counter() - started, outcome)
             self._pending.pop(invoke_id, None)
             if waiter is not None and waiter in self._name_waiters:
                 self._name_waiters.remove(waiter)

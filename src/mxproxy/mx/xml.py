@@ -49,11 +49,17 @@ def parse_xml(payload: bytes) -> Element:
         root: Element = _defused_fromstring(data, forbid_dtd=True)
     except (ParseError, DefusedXmlException, ValueError) as exc:
         raise RemoteProtocolError(f"malformed XML: {exc}") from None
-    if root.tag.startswith("{"):
-        for element in root.iter():
-            if isinstance(element.tag, str) and element.tag.startswith("{"):
-                element.tag = element.tag.rsplit("}", 1)[1]
+    if b"xmlns" in data:
+        _strip_namespaces(root)
     return root
+
+
+def _strip_namespaces(root: Element) -> None:
+    for element in root.iter():
+        if element.tag.startswith("{"):
+            element.tag = element.tag.rsplit("}", 1)[1]
+        if any(name.startswith("{") for name in element.attrib):
+            element.attrib = {name.rsplit("}", 1)[-1]: value for name, value in element.attrib.items()}
 
 
 def parse_frame(frame: Frame) -> Message:
