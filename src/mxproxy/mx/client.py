@@ -35,7 +35,7 @@ from mxproxy.mx.errors import (
     RemoteProtocolError,
 )
 from mxproxy.mx.frames import EVENT_ID
-from mxproxy.mx.messages import LoginOK, csta_error_reason, parse_login
+from mxproxy.mx.messages import LoginOK, csta_error_reason, parse_login, retry_plain_password
 from mxproxy.mx.xml import Message, attr
 
 __all__ = ["ClientOptions", "MXClient", "Stream", "client_ssl_context"]
@@ -49,7 +49,6 @@ EventListener = Callable[[Message], None]
 CloseListener = Callable[[str], None]
 
 _LOGIN_ANSWERS = frozenset({"loginResponce", "loginResponse", "loginFailed"})
-_PLAIN_RETRY_CODES = frozenset({2, 4})
 
 
 def client_ssl_context(*, verify: bool = False, ca_file: str | None = None) -> ssl.SSLContext:
@@ -112,7 +111,8 @@ class Stream:
                 raise self._error
             self._wakeup.clear()
             try:
-                await asyncio.wait_for(self._wakeup.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wakeup.wait()
             except TimeoutError:
                 raise MXTimeout(f"no reply within {timeout:g}s") from None
         return self._queue.popleft()
@@ -185,7 +185,7 @@ class MXClient:
         try:
             client.login = await client._log_in(user, password, hashed=True)
         except LoginFailed as failure:
-            if failure.code not in _PLAIN_RETRY_CODES or getattr(failure, "api_version", 0) <= 2:
+            if not retry_plain_password(failure):
                 await client.close()
                 raise
             if client.is_closed:
@@ -206,16 +206,14 @@ class MXClient:
         client = cls(host, port, options)
         context = options.ssl_context or client_ssl_context()
         try:
-            await asyncio.wait_for(
-                client._loop.create_connection(
+            async with asyncio.timeout(options.connect_timeout):
+                await client._loop.create_connection(
                     lambda: _Protocol(client),
                     host,
                     port,
                     ssl=context,
                     server_hostname=host if context.check_hostname else None,
-                ),
-                options.connect_timeout,
-            )
+                )
         except TimeoutError:
             raise MXTimeout(f"connecting to {host}:{port} timed out") from None
         sock = client._transport.get_extra_info("socket") if client._transport else None
@@ -326,7 +324,8 @@ class MXClient:
 
     async def _await_by_id(self, by_id: asyncio.Future[Message], timeout: float, payload: bytes) -> Message:
         try:
-            message = await asyncio.wait_for(by_id, timeout)
+            async with asyncio.timeout(timeout):
+                message = await by_id
         except TimeoutError:
             raise MXTimeout(f"no answer to {_command_name(payload)} within {timeout:g}s") from None
         reason = csta_error_reason(message)

@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 
 from mxproxy.mx import calls
 from mxproxy.mx.client import MXClient
-from mxproxy.mx.errors import LoginFailed, MXError
+from mxproxy.mx.errors import LoginFailed, MXError, RemoteProtocolError
 from mxproxy.mx.events import Event, parse_event
 from mxproxy.mx.messages import LoginOK
 from mxproxy.mx.xml import Message
@@ -95,7 +95,8 @@ class UserSession:
             return self.client
         if wait > 0 and self.state in (State.CONNECTING, State.DOWN):
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._up.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._up.wait()
             if self.is_up and self.client is not None:
                 return self.client
         raise SessionUnavailable(UNAVAILABLE)
@@ -104,16 +105,18 @@ class UserSession:
         """End supervision and close the connection (logging out of the PBX when asked)."""
         self.state = State.ENDED
         self._up.clear()
-        if self._supervisor is not None and self._supervisor is not asyncio.current_task():
-            self._supervisor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._supervisor
+        # Close first: a supervisor that is waiting for the connection to end then returns on
+        # its own, even if its cancellation below is lost in a race with an answer.
         client, self.client = self.client, None
         if client is not None:
             if logout:
                 await client.logout()
             else:
                 await client.close("session stopped")
+        if self._supervisor is not None and self._supervisor is not asyncio.current_task():
+            self._supervisor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._supervisor
 
     def replace_user(self, user: StoredUser) -> None:
         """New PBX credentials for the next reconnect (the login's password changed)."""
@@ -128,6 +131,9 @@ class UserSession:
                 client = await self._reconnect(attempt)
                 if client is None:
                     return
+            if self.is_ended:
+                await client.close("session stopped")
+                return
             await self._attach(client)
             reason = await client.wait_closed()
             self._detach()
@@ -183,7 +189,11 @@ class UserSession:
         await self._on_end(self, reason)
 
     def _event_received(self, message: Message) -> None:
-        event = parse_event(message, received_at=int(time.time()))
+        try:
+            event = parse_event(message, received_at=int(time.time()))
+        except RemoteProtocolError as exc:
+            log.warning("unreadable %s for %s: %s", message.name, self.login, exc)
+            return
         if event is None:
             return
         for handler in self._event_handlers:
