@@ -166,24 +166,18 @@ class ApnsClient:
         client = new_http_client(tls, timeout=self._timeout, keepalive=self._settings.apn_ttl)
         return _Channel(client)
 
-    def _release(
-        self, credential: ApnCertificate | ApnKey, base_url: str, channel: _Channel
-    ) -> None:
+    def _release(self, credential: ApnCertificate | ApnKey, base_url: str, channel: _Channel) -> None:
         channel.in_flight -= 1
         if channel.in_flight == 0:
             identity = _channel_identity(credential, base_url)
             loop = asyncio.get_running_loop()
-            channel.idle_timer = loop.call_later(
-                self._settings.apn_ttl, self._expire, identity, channel
-            )
+            channel.idle_timer = loop.call_later(self._settings.apn_ttl, self._expire, identity, channel)
 
     def _expire(self, identity: tuple[str, str], channel: _Channel) -> None:
         if self._channels.get(identity) is not channel or channel.in_flight:
             return
         del self._channels[identity]
-        logger.debug(
-            "APNs connection to %s idle for %.0fs: closed", identity[1], self._settings.apn_ttl
-        )
+        logger.debug("APNs connection to %s idle for %.0fs: closed", identity[1], self._settings.apn_ttl)
         task = asyncio.get_running_loop().create_task(channel.client.aclose())
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
@@ -208,9 +202,7 @@ def _headers(push: ApnsPush) -> dict[str, str]:
     return headers
 
 
-def _classify(
-    response: httpx.Response, provider: ProviderToken | None, authorization: str
-) -> SendResult:
+def _classify(response: httpx.Response, provider: ProviderToken | None, authorization: str) -> SendResult:
     status = response.status_code
     if status == httpx.codes.OK:
         return SendResult(Verdict.SENT, "OK", status)
@@ -221,9 +213,7 @@ def _classify(
         bearer = authorization.removeprefix("bearer ")
         if provider.rejected_as_expired(bearer):
             return SendResult(Verdict.RETRY, reason, status, retry_after=0.0)
-        return SendResult(
-            Verdict.FAILED, f"{reason} (token renewed less than 20 minutes ago)", status
-        )
+        return SendResult(Verdict.FAILED, f"{reason} (token renewed less than 20 minutes ago)", status)
     if status == _TOO_MANY_REQUESTS or status >= _SERVER_ERROR:
         retry_after = parse_retry_after(response.headers.get("retry-after"))
         return SendResult(Verdict.RETRY, reason, status, retry_after=retry_after)

@@ -82,10 +82,7 @@ class ApnCertificate:
 
     def pem_bundle(self, password: bytes) -> bytes:
         """Certificate chain and private key (encrypted with `password`) as PEM for `ssl`."""
-        parts = [
-            cert.public_bytes(serialization.Encoding.PEM)
-            for cert in (self.certificate, *self.chain)
-        ]
+        parts = [cert.public_bytes(serialization.Encoding.PEM) for cert in (self.certificate, *self.chain)]
         parts.append(
             self.private_key.private_bytes(
                 serialization.Encoding.PEM,
@@ -265,9 +262,7 @@ def _check_validity(path: Path, certificate: x509.Certificate, now: datetime) ->
         raise CredentialError(f"{path}: certificate expired on {not_after:%Y-%m-%d %H:%M:%S} UTC")
     not_before = certificate.not_valid_before_utc
     if not_before > now:
-        raise CredentialError(
-            f"{path}: certificate is not valid before {not_before:%Y-%m-%d %H:%M:%S} UTC"
-        )
+        raise CredentialError(f"{path}: certificate is not valid before {not_before:%Y-%m-%d %H:%M:%S} UTC")
 
 
 def _environments(certificate: x509.Certificate) -> tuple[bool, bool]:

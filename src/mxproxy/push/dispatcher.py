@@ -155,12 +155,15 @@ class PushDispatcher:
 
     def _drop_leftovers(self) -> None:
         while not self._queue.empty():
-            job = self._queue.get_nowait()
+            self._abandon(self._queue.get_nowait())
             self._queue.task_done()
-            if isinstance(job, _PushJob):
-                self._finish(job, "dropped", "dispatcher closed")
-            else:
-                self._count("total", "dropped")
+
+    def _abandon(self, job: _EventJob | _PushJob) -> None:
+        if isinstance(job, _PushJob):
+            self._finish(job, "dropped", "dispatcher closed")
+        else:
+            logger.warning("push for %s dropped: dispatcher closed", job.login)
+            self._count("total", "dropped")
 
     async def _work(self) -> None:
         while True:
@@ -170,6 +173,9 @@ class PushDispatcher:
                     await self._expand(job)
                 else:
                     await self._push(job)
+            except asyncio.CancelledError:
+                self._abandon(job)
+                raise
             except Exception:
                 logger.exception("push job failed unexpectedly")
             finally:
@@ -183,9 +189,7 @@ class PushDispatcher:
             logger.error("push for %s dropped: token lookup failed: %r", job.login, exc)
             self._count("total", "dropped")
             return
-        deliveries = plan_deliveries(
-            tokens, job.event, voip_all_events=self._settings.voip_all_events
-        )
+        deliveries = plan_deliveries(tokens, job.event, voip_all_events=self._settings.voip_all_events)
         for delivery in deliveries:
             push_job = _PushJob(delivery, self._service_of(delivery))
             if not self._enqueue(push_job):
@@ -210,14 +214,10 @@ class PushDispatcher:
         if result.verdict is Verdict.SENT:
             self._finish(job, "sent", result.reason)
         elif result.verdict is Verdict.REMOVE:
-            await self._registry_call(
-                self._registry.remove_token(token.kind, token.topic, token.token)
-            )
+            await self._registry_call(self._registry.remove_token(token.kind, token.topic, token.token))
             self._finish(job, "removed", result.reason)
         elif result.verdict is Verdict.REPLACE and result.new_token:
-            replacement = self._registry.replace_token(
-                token.kind, token.topic, token.token, result.new_token
-            )
+            replacement = self._registry.replace_token(token.kind, token.topic, token.token, result.new_token)
             await self._registry_call(replacement)
             self._count(job.service, "sent")
             self._finish(job, "replaced", result.reason)
@@ -237,11 +237,7 @@ class PushDispatcher:
         if job.attempt >= self._max_attempts:
             self._finish(job, "failed", f"{result.reason} (gave up after {job.attempt} attempts)")
             return
-        delay = (
-            result.retry_after
-            if result.retry_after is not None
-            else self._backoff_delay(job.attempt)
-        )
+        delay = result.retry_after if result.retry_after is not None else self._backoff_delay(job.attempt)
         if delay > self._max_retry_after:
             self._finish(job, "failed", f"{result.reason} (Retry-After {delay:.0f}s is too long)")
             return
@@ -259,7 +255,11 @@ class PushDispatcher:
         task.add_done_callback(self._retries.discard)
 
     async def _retry_later(self, job: _PushJob, delay: float) -> None:
-        await asyncio.sleep(delay)
+        try:
+            await asyncio.sleep(delay)
+        except asyncio.CancelledError:
+            self._abandon(job)
+            raise
         if not self._enqueue(job):
             self._finish(job, "dropped", "queue full")
 

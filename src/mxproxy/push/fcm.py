@@ -104,9 +104,7 @@ class AccessTokenSource:
         except httpx.HTTPError as exc:
             raise OAuthError(f"token endpoint: {type(exc).__name__}", transient=True) from None
         if response.status_code != httpx.codes.OK:
-            transient = (
-                response.status_code == _TOO_MANY_REQUESTS or response.status_code >= _SERVER_ERROR
-            )
+            transient = response.status_code == _TOO_MANY_REQUESTS or response.status_code >= _SERVER_ERROR
             retry_after = parse_retry_after(response.headers.get("retry-after"))
             raise OAuthError(
                 f"token endpoint answered {response.status_code}",
@@ -203,9 +201,7 @@ class FcmClient:
             source.invalidate(access_token)
         return _classify_v1(response)
 
-    def _token_source(
-        self, account: FcmServiceAccount, client: httpx.AsyncClient
-    ) -> AccessTokenSource:
+    def _token_source(self, account: FcmServiceAccount, client: httpx.AsyncClient) -> AccessTokenSource:
         identity = str(account.source)
         source = self._token_sources.get(identity)
         if source is None:

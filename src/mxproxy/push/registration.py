@@ -22,9 +22,7 @@ class RegistrationError(Exception):
         super().__init__(f"{status} {message}")
 
 
-def validate_registration(
-    settings: PushSettings, kind: str, topic: str, token: str, sandbox: bool
-) -> None:
+def validate_registration(settings: PushSettings, kind: str, topic: str, token: str, sandbox: bool) -> None:
     """Raise `RegistrationError` unless the token can be pushed to with this configuration."""
     if kind == "apn":
         _check_apn_topic(settings, topic, sandbox)

@@ -1,29 +1,16 @@
 """Where the push code gets device tokens from, and how it reports tokens the services reject.
 
 The dispatcher does not own the token store; it talks to anything that implements
-`TokenRegistry`. `DeviceToken` mirrors `mxproxy.store.DeviceToken` field for field, so the
-store's own dataclass satisfies every annotation here once it is imported in its place.
+`TokenRegistry` (`mxproxy.store.Store` does). `DeviceToken` is the store's record.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Protocol
+
+from mxproxy.store.models import DeviceToken, PushKind
 
 __all__ = ["DeviceToken", "PushKind", "TokenRegistry"]
-
-PushKind = Literal["apn", "fcm"]
-
-
-@dataclass(frozen=True)
-class DeviceToken:
-    """One registered device: `topic` is the APNs topic or the FCM app name."""
-
-    kind: PushKind
-    topic: str
-    token: str
-    login: str
-    sandbox: bool = False
 
 
 class TokenRegistry(Protocol):

@@ -130,9 +130,7 @@ def load_push_settings(
     voip: dict[str, Any], config_dir: Path, *, now: datetime | None = None
 ) -> tuple[PushSettings, list[str]]:
     """Parse the raw `[voip]` table; returns the settings and the problems found."""
-    problems: list[str] = [
-        f"voip.{key}: unknown key, ignored" for key in voip if key not in _KNOWN_KEYS
-    ]
+    problems: list[str] = [f"voip.{key}: unknown key, ignored" for key in voip if key not in _KNOWN_KEYS]
     urls = _urls(voip, problems)
     settings = PushSettings(
         apn_ttl=_apn_ttl(voip, problems),
@@ -216,9 +214,7 @@ def _certificates(
     return tuple(certificates)
 
 
-def _apn_keys(
-    table: Mapping[str, Any], config_dir: Path, problems: list[str]
-) -> tuple[ApnKey, ...]:
+def _apn_keys(table: Mapping[str, Any], config_dir: Path, problems: list[str]) -> tuple[ApnKey, ...]:
     keys = []
     for name, entry in table.items():
         try:
@@ -240,15 +236,9 @@ def _apn_key(name: str, entry: object, config_dir: Path) -> ApnKey:
         raise CredentialError(f"{label}: keyId is missing (or name the file AuthKey_<keyId>.p8)")
     if not isinstance(team_id, str) or not team_id:
         raise CredentialError(f"{label}: teamId is missing")
-    if (
-        not isinstance(topics, list)
-        or not topics
-        or not all(isinstance(t, str) and t for t in topics)
-    ):
+    if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
         raise CredentialError(f"{label}: topics must be a non-empty list of bundle ids")
-    covered = frozenset(topics) | {
-        topic + VOIP_SUFFIX for topic in topics if not topic.endswith(VOIP_SUFFIX)
-    }
+    covered = frozenset(topics) | {topic + VOIP_SUFFIX for topic in topics if not topic.endswith(VOIP_SUFFIX)}
     return read_apn_key(config_dir / name, key_id=key_id, team_id=team_id, topics=covered)
 
 
