@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,9 +104,7 @@ class Authority:
             .serial_number(x509.random_serial_number())
             .not_valid_before(min(expires, NOW) - datetime.timedelta(days=1))
             .not_valid_after(expires)
-            .add_extension(
-                x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False
-            )
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
             .add_extension(
                 x509.AuthorityKeyIdentifier.from_issuer_public_key(self.key.public_key()), critical=False
             )
@@ -126,7 +125,9 @@ class Authority:
     def write_p12(self, path: Path, uid: str | None, password: str = P12_PASSWORD, **options: Any) -> Path:
         key, certificate = self.issue(uid, **options)
         encryption: serialization.KeySerializationEncryption = (
-            serialization.BestAvailableEncryption(password.encode()) if password else serialization.NoEncryption()
+            serialization.BestAvailableEncryption(password.encode())
+            if password
+            else serialization.NoEncryption()
         )
         path.write_bytes(pkcs12.serialize_key_and_certificates(b"push", key, certificate, None, encryption))
         return path
@@ -142,15 +143,10 @@ def write_p8(path: Path) -> ec.EllipticCurvePrivateKey:
     return key
 
 
-_RSA_KEY: rsa.RSAPrivateKey | None = None
-
-
+@functools.cache
 def rsa_key() -> rsa.RSAPrivateKey:
     """One RSA key per test process (RSA generation is the slow part of the material)."""
-    global _RSA_KEY
-    if _RSA_KEY is None:
-        _RSA_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return _RSA_KEY
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
 def write_service_account(
