@@ -1,0 +1,66 @@
+"""One log line and the HTTP metrics per request, as pure ASGI middleware.
+
+A line names the method, the route template (never the concrete path or the query string:
+both can carry device tokens or an `access_token`), the status, the duration in milliseconds
+and the user (the token's subject, which the auth dependency leaves in `request.state.user`).
+In JSON logs the same values are separate fields.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from starlette.routing import BaseRoute
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from mxproxy import metrics
+
+log = logging.getLogger("mxproxy.http")
+
+UNMATCHED = "<unmatched>"
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that handled the request (`/calls/{id}`), or `<unmatched>`."""
+    route = scope.get("route")
+    path = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
+    return path if isinstance(path, str) and path else UNMATCHED
+
+
+class RequestLog:
+    """Logs and counts every HTTP request of the app it wraps (`app_name` labels it)."""
+
+    def __init__(self, app: ASGIApp, app_name: str = "api") -> None:
+        self.app = app
+        self.app_name = app_name
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        # Handlers write `request.state.user` into this dict; creating it here makes sure it
+        # is the one this middleware reads afterwards.
+        state = scope.setdefault("state", {})
+        status = 500
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_noting_status)
+        finally:
+            seconds = time.perf_counter() - started
+            user = state.get("user") if isinstance(state, dict) else None
+            self._record(scope["method"], route_template(scope), status, seconds, user)
+
+    def _record(self, method: str, route: str, status: int, seconds: float, user: object) -> None:
+        metrics.observe_http(self.app_name, method, route, status, seconds)
+        millis = round(seconds * 1000, 1)
+        who = user if isinstance(user, str) and user else "-"
+        fields = {"method": method, "route": route, "status": status, "duration_ms": millis, "user": who}
+        log.info("%s %s %d %.1fms user=%s", method, route, status, millis, who, extra={"fields": fields})
