@@ -81,5 +81,3 @@ class Proxy:
     @staticmethod
     def bearer(token: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {token}"}
-
-

@@ -106,9 +106,7 @@ async def test_malformed_json_body_is_a_400(proxy: Proxy) -> None:
 
 
 async def test_huge_body_is_a_413(proxy: Proxy) -> None:
-    response = await proxy.api.post(
-        "/auth", headers={"Authorization": APP_BASIC}, content=b"x" * (2 << 20)
-    )
+    response = await proxy.api.post("/auth", headers={"Authorization": APP_BASIC}, content=b"x" * (2 << 20))
     assert response.status_code == 413
     assert response.json() == {"error": "request body too large"}
 
@@ -156,9 +154,11 @@ async def test_requests_without_a_valid_token_are_challenged(proxy: Proxy, token
 async def test_a_tampered_token_is_refused(proxy: Proxy) -> None:
     token = await proxy.login()
     header, claims, signature = token.split(".")
-    forged = base64.urlsafe_b64encode(
-        json.dumps({**_segments(token)[1], "sub": "peterh@xyzrd.com"}).encode()
-    ).rstrip(b"=").decode()
+    forged = (
+        base64.urlsafe_b64encode(json.dumps({**_segments(token)[1], "sub": "peterh@xyzrd.com"}).encode())
+        .rstrip(b"=")
+        .decode()
+    )
     response = await proxy.api.get("/auth", headers=proxy.bearer(f"{header}.{forged}.{signature}"))
     assert response.status_code == 401
     assert claims != forged
@@ -167,7 +167,9 @@ async def test_a_tampered_token_is_refused(proxy: Proxy) -> None:
 async def test_a_token_signed_by_an_unknown_key_is_refused(proxy: Proxy) -> None:
     await proxy.login()
     key = ec.generate_private_key(ec.SECP256R1())
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     now = int(time.time())
     forged = jwt.encode(
         {"sub": "dmitrys@xyzrd.com", "iat": now, "exp": now + 3600, "jti": "x", "iss": "mxproxy"},
