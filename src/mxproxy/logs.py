@@ -19,6 +19,10 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": record.getMessage(),
         }
+        # Structured values a caller passed as `extra={"fields": {...}}` (e.g. the request log).
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            entry.update({key: value for key, value in fields.items() if key not in entry})
         if record.exc_info:
             entry["exc"] = self.formatException(record.exc_info)
         return orjson.dumps(entry).decode()
@@ -45,3 +49,6 @@ def setup_logging(level: str = "info", fmt: str = "console", file: Path | None =
     # Third-party chatter stays at warning unless we debug.
     for name in ("uvicorn", "uvicorn.error", "httpx", "httpcore", "hpack", "h2"):
         logging.getLogger(name).setLevel(max(root.level, logging.WARNING))
+    # uvicorn's access log would print query strings (`?access_token=`); `mxproxy.http` logs
+    # every request instead, by route template.
+    logging.getLogger("uvicorn.access").disabled = True

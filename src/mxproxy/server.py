@@ -19,6 +19,7 @@ from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
 from mxproxy.config import Config, ConfigError, StoreConfig, load_config
 from mxproxy.httpserver import HttpListener, parse_listen
+from mxproxy.live.hub import DEFAULT_HEARTBEAT
 from mxproxy.logs import setup_logging
 from mxproxy.service import Service
 
@@ -63,8 +64,24 @@ def _common(parser: argparse.ArgumentParser, port: str, admin: str) -> None:
     parser.add_argument("--db", default=os.environ.get("DB"), help="SQLite database file (env DB)")
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     parser.add_argument(
+        "--sse-heartbeat",
+        type=_positive_seconds,
+        default=os.environ.get("SSE_HEARTBEAT", "15"),
+        help="seconds between heartbeat comments on idle /events streams (env SSE_HEARTBEAT)",
+    )
+    parser.add_argument(
         "--log-format", choices=["console", "json"], default=os.environ.get("LOG_FORMAT", "console")
     )
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
+    return seconds
 
 
 def _serve_parser() -> argparse.ArgumentParser:
@@ -89,7 +106,7 @@ async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[st
     if args.db:
         config = dataclasses.replace(config, store=dataclasses.replace(config.store, path=Path(args.db)))
     setup_logging(args.log_level, args.log_format, config.log_name)
-    return await run_proxy(config, api, admin)
+    return await run_proxy(config, api, admin, sse_heartbeat=args.sse_heartbeat)
 
 
 async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
@@ -112,7 +129,7 @@ async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str
         print(_demo_banner(api_url, admin_url, simulator.port, simulator.provisioning_url), flush=True)
 
     try:
-        return await run_proxy(config, api, admin, on_ready=announce)
+        return await run_proxy(config, api, admin, on_ready=announce, sse_heartbeat=args.sse_heartbeat)
     finally:
         await simulator.stop()
 
@@ -123,9 +140,11 @@ async def run_proxy(
     admin: tuple[str, int],
     *,
     on_ready: Callable[[str, str], None] | None = None,
+    sse_heartbeat: float = DEFAULT_HEARTBEAT,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
     service = await Service.open(config)
+    service.live.heartbeat = sse_heartbeat
     await service.start()
     api_listener = HttpListener(create_api_app(service), *api)
     admin_listener = HttpListener(create_admin_app(service), *admin)
@@ -140,6 +159,8 @@ async def run_proxy(
             on_ready(api_listener.url, admin_listener.url)
         await stop.wait()
     finally:
+        # Live event streams never finish by themselves: end them so the listeners can drain.
+        service.live.close()
         await api_listener.stop()
         await admin_listener.stop()
         await service.close()

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 import httpx
 
+from mxproxy import metrics
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
 from mxproxy.config import Config
+from mxproxy.live import EventHub
 from mxproxy.mx.client import ClientOptions, client_ssl_context
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.manager import SessionManager
@@ -28,6 +30,7 @@ def client_options(config: Config) -> ClientOptions:
         connect_timeout=mx.connect_timeout,
         call_log_idle=mx.call_log_idle,
         ssl_context=context,
+        observer=metrics.observe_pbx_round_trip,
     )
 
 
@@ -42,10 +45,14 @@ class Service:
     http: httpx.AsyncClient
     apps: AppRegistry = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    live: EventHub = field(default_factory=EventHub)
     wait_for_reconnect: float = 2.0
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
+        self.sessions.event_handlers.append(self.live.handle_event)
+        self.sessions.end_listeners.append(self.live.end_user)
+        metrics.watch_sessions(self.sessions)
 
     @classmethod
     async def open(cls, config: Config) -> Service:
@@ -65,6 +72,7 @@ class Service:
 
     async def close(self) -> None:
         """Log every PBX session out, then release the store and the HTTP client."""
+        self.live.close()
         await self.sessions.shutdown()
         await self.http.aclose()
         await self.store.close()

@@ -6,6 +6,8 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from starlette.responses import Response
 
+from mxproxy import metrics
+from mxproxy.api.access_log import RequestLog
 from mxproxy.api.bodies import read_fields
 from mxproxy.api.errors import install_error_handlers
 from mxproxy.api.middleware import BodyLimit, ServerHeader
@@ -23,8 +25,10 @@ def create_admin_app(service: Service) -> FastAPI:
     app.add_api_route("/tokens", tokens, methods=["GET"])
     app.add_api_route("/users", users, methods=["GET"])
     app.add_api_route("/users", logout_user, methods=["POST"])
+    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
     app.add_middleware(ServerHeader)
+    app.add_middleware(RequestLog, app_name="admin")
     return app
 
 
@@ -54,3 +58,8 @@ async def logout_user(request: Request, service: ServiceDep) -> Response:
     if not await service.sessions.close(login):
         raise ApiError(404, f"unknown user {login!r}")
     return json_response({"userLogout": login})
+
+
+async def prometheus_metrics() -> Response:
+    """Prometheus text exposition of `mxproxy.metrics` (and the process collectors)."""
+    return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mxproxy import __version__
-from mxproxy.api import auth, debug
+from mxproxy.api import auth, debug, events, health
+from mxproxy.api.access_log import RequestLog
+from mxproxy.api.docs import install_docs
 from mxproxy.api.errors import install_error_handlers
 from mxproxy.api.middleware import BodyLimit, ServerHeader
 from mxproxy.api.responses import JSONResponse
@@ -20,11 +22,16 @@ def create_api_app(service: Service) -> FastAPI:
         version=__version__,
         summary="REST API, live events and mobile push in front of a Zultys MX phone system",
         default_response_class=JSONResponse,
+        # `/docs` is served by `install_docs` from local assets, not from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (auth, debug):
+    for module in (auth, debug, events, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    install_docs(app)
     app.add_middleware(ServerHeader)
+    app.add_middleware(RequestLog, app_name="api")
     return app
