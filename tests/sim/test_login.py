@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import pytest
+
 from mxproxy.sim import Dataset, Simulator
 
 from .conftest import Connect
@@ -93,3 +97,26 @@ async def test_several_sessions_of_one_user_are_counted(simulator: Simulator, co
     await connect("peterh", "981211")
     assert simulator.session_count == 3
     assert simulator.logged_in_users() == ["dmitrys", "peterh"]
+
+
+async def test_set_password_applies_to_new_logins_only(simulator: Simulator, connect: Connect) -> None:
+    live = await connect()
+    simulator.set_password("dmitrys", "changed-elsewhere")
+    client = await connect(None)
+    assert (await client.login("dmitrys", "78561")).name == "loginFailed"
+    assert (await client.login("dmitrys", "changed-elsewhere")).name == "loginResponce"
+    assert (await live.request("<GetServiceList/>")).name == "GetServiceListResponse"
+
+
+async def test_wait_for_sessions_and_users(simulator: Simulator) -> None:
+    waiting = asyncio.ensure_future(simulator.wait_for_users(["dmitrys"], timeout=5))
+    client = await RawClient.connect(simulator)
+    await simulator.wait_for_sessions(1, timeout=5)
+    assert not waiting.done()
+    await client.login("dmitrys", "78561")
+    await waiting
+    await client.send("<logout/>")
+    await simulator.wait_for_sessions(0, timeout=5)
+    assert simulator.logged_in_users() == []
+    with pytest.raises(TimeoutError):
+        await simulator.wait_for_sessions(3, timeout=0.05)

@@ -8,10 +8,11 @@ event's devices it monitors.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import logging
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -65,14 +66,17 @@ class Core:
         self._monitors: dict[str, dict[Peer, int]] = {}
         self._ab_monitors: set[Peer] = set()
         self._cross_refs = itertools.count(1)
+        self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
     # -- connections ---------------------------------------------------------------------------
 
     def connected(self, peer: Peer) -> None:
         self.peers.add(peer)
+        self._changed()
 
     def logged_in(self, peer: Peer, user: User) -> None:
         self._by_user.setdefault(user.login, set()).add(peer)
+        self._changed()
 
     def disconnected(self, peer: Peer, monitored: Iterable[str]) -> None:
         self.peers.discard(peer)
@@ -86,12 +90,32 @@ class Core:
                 sessions.discard(peer)
                 if not sessions:
                     del self._by_user[user.login]
+        self._changed()
 
     def sessions_of(self, login: str) -> list[Peer]:
         return list(self._by_user.get(login, ()))
 
     def logged_in_users(self) -> list[str]:
         return sorted(self._by_user)
+
+    async def wait_until(self, condition: Callable[[], bool]) -> None:
+        """Return once `condition()` holds; it is checked whenever a connection comes,
+        logs in or goes."""
+        if condition():
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        entry = (condition, future)
+        self._waiters.append(entry)
+        try:
+            await future
+        finally:
+            if entry in self._waiters:
+                self._waiters.remove(entry)
+
+    def _changed(self) -> None:
+        for condition, future in list(self._waiters):
+            if not future.done() and condition():
+                future.set_result(None)
 
     # -- monitors ------------------------------------------------------------------------------
 

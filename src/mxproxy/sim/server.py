@@ -161,6 +161,24 @@ class Simulator:
     def call_mode(self, login: str) -> CallMode | None:
         return self.core.world.call_modes.get(login)
 
+    async def wait_for_sessions(self, count: int, timeout: float = 10.0) -> None:
+        """Return once exactly `count` connections are live (TimeoutError after `timeout`)."""
+        core = self.core
+        async with asyncio.timeout(timeout):
+            await core.wait_until(lambda: len(core.peers) == count)
+
+    async def wait_for_users(self, logins: list[str], timeout: float = 10.0) -> None:
+        """Return once the logged-in users are exactly `logins` (TimeoutError after `timeout`)."""
+        core = self.core
+        wanted = sorted(logins)
+        async with asyncio.timeout(timeout):
+            await core.wait_until(lambda: core.logged_in_users() == wanted)
+
+    def set_password(self, login: str, password: str) -> None:
+        """Change a user's password from now on (KeyError for an unknown login); live
+        sessions stay logged in."""
+        self.core.world.set_password(login, password)
+
     # -- faults --------------------------------------------------------------------------------
 
     def drop_all(self) -> int:

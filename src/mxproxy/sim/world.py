@@ -65,6 +65,15 @@ class World:
     def user_by_token(self, token: str) -> User | None:
         return self._users_by_token.get(token)
 
+    def set_password(self, login: str, password: str) -> User:
+        """Change an account's password (for the MX login and for provisioning alike)."""
+        user = replace(self._users[login], password=password)
+        self._users[login] = user
+        self._users_by_ext[user.ext] = user
+        self._users_by_provisioning[user.provisioning_login] = user
+        self._users_by_token[user.azure_token] = user
+        return user
+
     # -- devices (the call logic's Directory) ----------------------------------------------
 
     def is_extension(self, device: str) -> bool:
