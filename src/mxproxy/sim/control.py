@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from mxproxy.sim.dataset import Contact
-from mxproxy.sim.http import BadRequest, Request, Response
+from mxproxy.sim.minihttp import BadRequest, Request, Response
 
 if TYPE_CHECKING:
     from mxproxy.sim.server import Simulator

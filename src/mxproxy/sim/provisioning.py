@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mxproxy.sim.dataset import User
-from mxproxy.sim.http import Request, Response
+from mxproxy.sim.minihttp import Request, Response
 from mxproxy.sim.world import World
 
 CONFIG_PATH = "/config"

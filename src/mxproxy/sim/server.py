@@ -19,7 +19,7 @@ from mxproxy.sim import messages
 from mxproxy.sim.control import PREFIX, ControlApi
 from mxproxy.sim.core import GARBAGE_MODES, Core
 from mxproxy.sim.dataset import Contact, Dataset
-from mxproxy.sim.http import HttpServer, Request, Response
+from mxproxy.sim.minihttp import HttpServer, Request, Response
 from mxproxy.sim.provisioning import ProvisioningFault, ProvisioningStub
 from mxproxy.sim.session import Session
 from mxproxy.sim.tls import Certificate, generate_certificate, server_context
