@@ -14,12 +14,19 @@ from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
 from mxproxy.config import Config
 from mxproxy.live import EventHub
+from mxproxy.mx import conferences, directory
 from mxproxy.mx.client import ClientOptions, client_ssl_context
+from mxproxy.mx.messages import ConfServerInfo
+from mxproxy.mx.messages import Service as Service_
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.manager import SessionManager
+from mxproxy.sessions.pbx_cache import DirectoryCache, TimedCache
 from mxproxy.store import Store, open_store
 
 log = logging.getLogger("mxproxy")
+
+# Services and conference server info change rarely and the PBX announces no change.
+SHARED_ANSWER_TTL = 60.0
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -45,11 +52,18 @@ class Service:
     http: httpx.AsyncClient
     apps: AppRegistry = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    directory: DirectoryCache = field(default_factory=DirectoryCache)
+    services: TimedCache[list[Service_]] = field(init=False)
+    conference_info: TimedCache[ConfServerInfo] = field(init=False)
     live: EventHub = field(default_factory=EventHub)
     wait_for_reconnect: float = 2.0
+    provisioning_timeout: float = 10.0
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
+        self.services = TimedCache(SHARED_ANSWER_TTL, directory.services)
+        self.conference_info = TimedCache(SHARED_ANSWER_TTL, conferences.server_info)
+        self.sessions.event_handlers.append(self.directory.handle_event)
         self.sessions.event_handlers.append(self.live.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         metrics.watch_sessions(self.sessions)

@@ -35,7 +35,10 @@ async def log_in(service: Service, *, username: str, password: str, client: str)
     _check_throttle(service, username, client)
     try:
         account = await provision(
-            service.http, service.config.provisioning, basic=(username, password)
+            service.http,
+            service.config.provisioning,
+            basic=(username, password),
+            timeout=service.provisioning_timeout,
         )
     except ProvisioningError as exc:
         if exc.status in _CREDENTIAL_STATUSES:
@@ -51,7 +54,9 @@ async def log_in_azure(service: Service, *, id_token: str, client: str) -> Issue
     token_key = "azure:" + hashlib.sha256(id_token.encode()).hexdigest()[:32]
     _check_throttle(service, token_key, client)
     try:
-        account = await provision(service.http, service.config.provisioning, bearer=id_token)
+        account = await provision(
+            service.http, service.config.provisioning, bearer=id_token, timeout=service.provisioning_timeout
+        )
     except ProvisioningError as exc:
         if exc.status in _CREDENTIAL_STATUSES:
             service.throttle.failed(token_key, client)
