@@ -34,6 +34,10 @@ class RequestLog:
     def __init__(self, app: ASGIApp, app_name: str = "api") -> None:
         self.app = app
         self.app_name = app_name
+        # uvicorn writes its access line (query string included, so `?access_token=` too)
+        # whenever its logger has any handler, e.g. one a test harness attached: this log
+        # replaces it for good.
+        logging.getLogger("uvicorn.access").disabled = True
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
