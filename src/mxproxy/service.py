@@ -3,6 +3,7 @@ and stopped in order. HTTP handlers reach the parts through `Service`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -18,6 +19,9 @@ from mxproxy.mx import conferences, directory
 from mxproxy.mx.client import ClientOptions, client_ssl_context
 from mxproxy.mx.messages import ConfServerInfo
 from mxproxy.mx.messages import Service as Service_
+from mxproxy.push.dispatcher import PushDispatcher
+from mxproxy.push.notifier import PushNotifier, count_outcome
+from mxproxy.push.settings import PushSettings, load_push_settings
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache, TimedCache
@@ -27,6 +31,7 @@ log = logging.getLogger("mxproxy")
 
 # Services and conference server info change rarely and the PBX announces no change.
 SHARED_ANSWER_TTL = 60.0
+HOUSEKEEPING_INTERVAL = 300.0
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -50,6 +55,8 @@ class Service:
     issuer: TokenIssuer
     sessions: SessionManager
     http: httpx.AsyncClient
+    push_settings: PushSettings
+    push: PushDispatcher
     apps: AppRegistry = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     directory: DirectoryCache = field(default_factory=DirectoryCache)
@@ -58,12 +65,14 @@ class Service:
     live: EventHub = field(default_factory=EventHub)
     wait_for_reconnect: float = 2.0
     provisioning_timeout: float = 10.0
+    _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
         self.services = TimedCache(SHARED_ANSWER_TTL, directory.services)
         self.conference_info = TimedCache(SHARED_ANSWER_TTL, conferences.server_info)
         self.sessions.event_handlers.append(self.directory.handle_event)
+        self.sessions.event_handlers.append(PushNotifier(self.push).handle_event)
         self.sessions.event_handlers.append(self.live.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         metrics.watch_sessions(self.sessions)
@@ -77,16 +86,42 @@ class Service:
             store, client_options(config), backoff=Backoff(first=1.0, cap=config.mx.reconnect_max)
         )
         http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
-        return cls(config=config, store=store, issuer=issuer, sessions=sessions, http=http)
+        push_settings, problems = load_push_settings(config.voip, config.config_dir)
+        for problem in problems:
+            log.error("push configuration: %s", problem)
+        push = PushDispatcher(push_settings, store, on_outcome=count_outcome)
+        return cls(
+            config=config,
+            store=store,
+            issuer=issuer,
+            sessions=sessions,
+            http=http,
+            push_settings=push_settings,
+            push=push,
+        )
 
     async def start(self) -> None:
         """Load signing keys and reconnect every stored user."""
         await self.issuer.start()
+        await self.push.start()
         await self.sessions.restore()
+        self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
+
+    async def _keep_house(self) -> None:
+        # Key rotation also happens on issue; this clears retired keys on an idle server.
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+            try:
+                await self.issuer.maintain()
+            except Exception:
+                log.exception("signing key maintenance failed")
 
     async def close(self) -> None:
         """Log every PBX session out, then release the store and the HTTP client."""
+        if self._housekeeping is not None:
+            self._housekeeping.cancel()
         self.live.close()
         await self.sessions.shutdown()
+        await self.push.close()
         await self.http.aclose()
         await self.store.close()

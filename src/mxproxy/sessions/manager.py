@@ -92,7 +92,10 @@ class SessionManager:
         if existing is not None:
             await self._forget(existing, logout=True)
         await self.store.save_user(user)
-        return self._start(user, client)
+        session = self._start(user, client)
+        # Answer the login once the call monitor runs, so no event after it is missed.
+        await session.client_ready(self.options.timeout)
+        return session
 
     async def connect(self, user: StoredUser) -> MXClient:
         """One login to the PBX, bounded so that a mass reconnect cannot storm it."""
