@@ -109,6 +109,7 @@ def stream_session(request: Request, service: Service, query_token: str | None) 
 @router.get(
     "/events",
     response_class=EventStreamResponse,
+    status_code=200,
     summary="The user's PBX events, live (Server-Sent Events)",
     description=(
         "Call events and new voicemails as `text/event-stream`: `event:` is the event's "

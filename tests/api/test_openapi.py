@@ -1,0 +1,42 @@
+"""The OpenAPI 3.1 document at `/openapi.json`: valid, and describing what the proxy serves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
+
+from .harness import Proxy
+
+
+async def _spec(proxy: Proxy) -> dict[str, Any]:
+    response = await proxy.api.get("/openapi.json")
+    assert response.status_code == 200
+    spec: dict[str, Any] = response.json()
+    return spec
+
+
+async def test_the_document_is_valid_openapi_3_1(proxy: Proxy) -> None:
+    spec = await _spec(proxy)
+    assert spec["openapi"].startswith("3.1.")
+    try:
+        validate(spec)
+    except OpenAPIValidationError as error:  # pragma: no cover - the message is the point
+        raise AssertionError(f"invalid OpenAPI document: {error}") from None
+
+
+async def test_the_document_lists_the_operations(proxy: Proxy) -> None:
+    paths = (await _spec(proxy))["paths"]
+    for path, method in [("/auth", "post"), ("/events", "get"), ("/healthz", "get"), ("/readyz", "get")]:
+        assert method in paths.get(path, {}), f"{method.upper()} {path} is not documented"
+    # Only the API: neither the docs page nor the admin web.
+    assert not any(path.startswith("/docs") for path in paths)
+    assert "/metrics" not in paths
+
+
+async def test_the_event_stream_is_documented_as_such(proxy: Proxy) -> None:
+    operation = (await _spec(proxy))["paths"]["/events"]["get"]
+    assert "text/event-stream" in operation["responses"]["200"]["content"]
+    parameters = {(parameter["in"], parameter["name"]) for parameter in operation["parameters"]}
+    assert {("query", "access_token"), ("query", "lastEventId"), ("header", "Last-Event-ID")} <= parameters
