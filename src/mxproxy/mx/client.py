@@ -37,6 +37,7 @@ from mxproxy.mx.errors import (
 from mxproxy.mx.frames import EVENT_ID
 from mxproxy.mx.messages import LoginOK, csta_error_reason, parse_login, retry_plain_password
 from mxproxy.mx.xml import Message, attr
+from mxproxy.tls import TLSProtocol
 
 __all__ = ["ClientOptions", "MXClient", "Stream", "client_ssl_context"]
 
@@ -127,19 +128,30 @@ class Stream:
         self.close()
 
 
-class _Protocol(asyncio.Protocol):
-    """Glue between asyncio's transport callbacks and the client."""
+class _Protocol(TLSProtocol):
+    """Glue between the TLS connection's callbacks and the client."""
 
-    def __init__(self, client: MXClient) -> None:
+    __slots__ = ("_client", "handshake")
+
+    def __init__(self, client: MXClient, context: ssl.SSLContext, server_hostname: str | None) -> None:
+        super().__init__(context, server_side=False, server_hostname=server_hostname)
         self._client = client
+        self.handshake: asyncio.Future[None] = client._loop.create_future()
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self._client._transport = transport  # type: ignore[assignment]
+    def tls_established(self) -> None:
+        if not self.handshake.done():
+            self.handshake.set_result(None)
 
-    def data_received(self, data: bytes) -> None:
+    def tls_failed(self, exc: Exception) -> None:
+        if not self.handshake.done():
+            self.handshake.set_exception(ssl.SSLError(f"TLS handshake failed: {exc}"))
+
+    def plaintext_received(self, data: bytes) -> None:
         self._client._data_received(data)
 
-    def connection_lost(self, exc: Exception | None) -> None:
+    def connection_closed(self, exc: Exception | None) -> None:
+        if not self.handshake.done():
+            self.handshake.set_exception(ConnectionResetError("connection closed during the TLS handshake"))
         self._client._connection_lost(exc)
 
 
@@ -153,7 +165,7 @@ class MXClient:
         self.login: LoginOK | None = None
         self._loop = asyncio.get_running_loop()
         self._connection = MXConnection()
-        self._transport: asyncio.Transport | None = None
+        self._protocol: _Protocol | None = None
         self._pending: dict[int, asyncio.Future[Message]] = {}
         self._name_waiters: list[_NameWaiter] = []
         self._streams: dict[int, Stream] = {}
@@ -205,20 +217,21 @@ class MXClient:
     async def _open(cls, host: str, port: int, options: ClientOptions) -> MXClient:
         client = cls(host, port, options)
         context = options.ssl_context or client_ssl_context()
+        protocol = _Protocol(client, context, host if context.check_hostname else None)
+        client._protocol = protocol
         try:
             async with asyncio.timeout(options.connect_timeout):
-                await client._loop.create_connection(
-                    lambda: _Protocol(client),
-                    host,
-                    port,
-                    ssl=context,
-                    server_hostname=host if context.check_hostname else None,
-                )
+                transport, _ = await client._loop.create_connection(lambda: protocol, host, port)
+                sock = transport.get_extra_info("socket")
+                if sock is not None:
+                    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+                await protocol.handshake
         except TimeoutError:
+            protocol.abort()
             raise MXTimeout(f"connecting to {host}:{port} timed out") from None
-        sock = client._transport.get_extra_info("socket") if client._transport else None
-        if sock is not None:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+        except BaseException:
+            protocol.abort()
+            raise
         return client
 
     async def _log_in(self, user: str, password: str, *, hashed: bool) -> LoginOK:
@@ -390,8 +403,8 @@ class MXClient:
 
     def _write(self, data: bytes) -> None:
         self._check_open()
-        assert self._transport is not None
-        self._transport.write(data)
+        assert self._protocol is not None
+        self._protocol.send(data)
         self._last_sent = time.monotonic()
 
     # -- keep-alive -------------------------------------------------------------------------
@@ -473,8 +486,8 @@ class MXClient:
 
     def _abort(self, reason: str) -> None:
         self._finish(reason)
-        if self._transport is not None:
-            self._transport.abort()
+        if self._protocol is not None:
+            self._protocol.abort()
 
     def _finish(self, reason: str) -> None:
         if self._closed.done():
@@ -502,17 +515,15 @@ class MXClient:
 
     async def logout(self) -> None:
         """Tell the server this session ends, then close."""
-        if not self._closed.done() and self._transport is not None:
-            self._transport.write(self._connection.command(commands.logout(), self._in_use())[1])
+        if not self._closed.done() and self._protocol is not None:
+            self._protocol.send(self._connection.command(commands.logout(), self._in_use())[1])
         await self.close("logged out")
 
     async def close(self, reason: str = "closed") -> None:
-        """Close the connection (idempotent)."""
-        transport = self._transport
+        """Close the connection (idempotent): close_notify, then TCP close."""
         self._finish(reason)
-        if transport is not None and not transport.is_closing():
-            transport.close()
-            await asyncio.sleep(0)
+        if self._protocol is not None:
+            self._protocol.close()
 
 
 def _command_name(payload: bytes) -> str:

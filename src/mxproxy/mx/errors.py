@@ -22,7 +22,7 @@ class RemoteProtocolError(MXError):
 
 
 class CSTAError(MXError):
-    """The PBX answered a command with `CSTAErrorCode`; `reason` is the child element's name."""
+    """The PBX answered a command with `CSTAErrorCode`; `reason` is its child's text (`invalidCallID`)."""
 
     def __init__(self, reason: str, command: str = "") -> None:
         self.reason = reason

@@ -26,8 +26,8 @@ from mxproxy.sim.calls import Outcome
 from mxproxy.sim.core import Core
 from mxproxy.sim.dataset import Conference, User
 from mxproxy.sim.errors import CommandRefused
-from mxproxy.sim.transport import TLSServerProtocol
 from mxproxy.sim.world import VOICEMAIL, CallMode
+from mxproxy.tls import TLSProtocol
 
 _log = logging.getLogger("mxproxy.sim")
 
@@ -69,7 +69,7 @@ def _int(text: str, default: int = 0) -> int:
         return default
 
 
-class Session(TLSServerProtocol):
+class Session(TLSProtocol):
     """The server side of one MX client connection."""
 
     __slots__ = ("_backlog", "_core", "_decoder", "_monitors", "_peer", "_timer", "_transfer", "user")

@@ -1,12 +1,14 @@
-"""Server-side TLS on a plain asyncio Protocol, driven through memory BIOs.
+"""TLS on a plain asyncio Protocol, driven through memory BIOs, for both ends of MX
+connections (the proxy's client side and the simulator's server side).
 
 asyncio's own TLS layer keeps a 256 KiB read buffer per connection, which would cost gigabytes
-at the ten thousand concurrent connections the simulator must hold. Running the TLS state
+at the ten thousand concurrent PBX connections one process must hold. Running the TLS state
 machine here over `ssl.MemoryBIO` keeps a connection down to OpenSSL's own state (which frees
 its buffers when idle) plus what the subclass stores.
 
-Subclasses implement `tls_established`, `plaintext_received` and `connection_closed`, and call
-`send`, `close` (flush, close_notify, then TCP close) or `abort` (TCP close at once).
+Subclasses implement `tls_established`, `tls_failed`, `plaintext_received` and
+`connection_closed`, and call `send`, `close` (flush, close_notify, then TCP close) or `abort`
+(TCP close at once).
 """
 
 from __future__ import annotations
@@ -16,21 +18,25 @@ import contextlib
 import logging
 import ssl
 
-_log = logging.getLogger("mxproxy.sim")
+_log = logging.getLogger("mxproxy.tls")
 _READ_SIZE = 16384
 
 
-class TLSServerProtocol(asyncio.Protocol):
-    """One accepted TCP connection speaking TLS as the server."""
+class TLSProtocol(asyncio.Protocol):
+    """One TCP connection speaking TLS, as the server or as the client."""
 
     __slots__ = ("_closing", "_context", "_established", "_incoming", "_outgoing", "_tls", "transport")
 
-    def __init__(self, context: ssl.SSLContext) -> None:
+    def __init__(
+        self, context: ssl.SSLContext, *, server_side: bool = True, server_hostname: str | None = None
+    ) -> None:
         self._context = context
         self.transport: asyncio.Transport | None = None
         self._incoming = ssl.MemoryBIO()
         self._outgoing = ssl.MemoryBIO()
-        self._tls = context.wrap_bio(self._incoming, self._outgoing, server_side=True)
+        self._tls = context.wrap_bio(
+            self._incoming, self._outgoing, server_side=server_side, server_hostname=server_hostname
+        )
         self._established = False
         self._closing = False
 
@@ -38,6 +44,9 @@ class TLSServerProtocol(asyncio.Protocol):
 
     def tls_established(self) -> None:
         """The handshake completed; the connection can carry data."""
+
+    def tls_failed(self, exc: Exception) -> None:
+        """The handshake failed (the connection is being aborted)."""
 
     def plaintext_received(self, data: bytes) -> None:
         """Decrypted bytes arrived."""
@@ -85,6 +94,8 @@ class TLSServerProtocol(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         assert isinstance(transport, asyncio.Transport)
         self.transport = transport
+        if not self._tls.server_side:
+            self._handshake()  # the client speaks first: send the ClientHello
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
@@ -122,6 +133,7 @@ class TLSServerProtocol(asyncio.Protocol):
             _log.info("TLS handshake failed: %s", exc)
             self._flush()
             self.abort()
+            self.tls_failed(exc)
             return False
         self._established = True
         self._flush()
