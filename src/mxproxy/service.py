@@ -23,6 +23,7 @@ from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.notifier import PushNotifier, count_outcome
 from mxproxy.push.settings import PushSettings, load_push_settings
 from mxproxy.sessions.backoff import Backoff
+from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache, TimedCache
 from mxproxy.store import Store, open_store
@@ -63,6 +64,7 @@ class Service:
     services: TimedCache[list[Service_]] = field(init=False)
     conference_info: TimedCache[ConfServerInfo] = field(init=False)
     live: EventHub = field(default_factory=EventHub)
+    call_state: CallState = field(default_factory=CallState)
     wait_for_reconnect: float = 2.0
     provisioning_timeout: float = 10.0
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
@@ -75,6 +77,8 @@ class Service:
         self.sessions.event_handlers.append(PushNotifier(self.push).handle_event)
         self.sessions.event_handlers.append(self.live.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
+        self.sessions.event_handlers.append(self.call_state.handle_event)
+        self.sessions.end_listeners.append(self.call_state.end_user)
         metrics.watch_sessions(self.sessions)
 
     @classmethod

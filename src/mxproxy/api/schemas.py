@@ -62,3 +62,152 @@ class ServiceOut(_Shape):
 
 class ServicesAnswer(_Shape):
     services: list[ServiceOut]
+
+
+# -- call control ----------------------------------------------------------------------
+
+
+class CallModeOut(_Shape):
+    remote: bool = Field(examples=[True])
+    device: str = Field(examples=["79031744445"])
+    ringDelay: int = Field(examples=[1])
+    vmDelay: int = Field(examples=[30])
+
+
+class CallModeAnswer(_Shape):
+    callMode: CallModeOut
+
+
+class MakeCallOut(_Shape):
+    callId: int = Field(examples=[123])
+    deviceId: str = Field(examples=["79031744445"])
+    calledDevice: str = Field(examples=["79031744437"])
+
+
+class MakeCallAnswer(_Shape):
+    makeCall: MakeCallOut
+
+
+class CallEventOut(_Shape):
+    """A call event as 2.3 pushed it; which device fields appear depends on the event."""
+
+    type: str = Field(examples=["Delivered"])
+    callId: int = Field(examples=[12])
+    deviceId: str = Field(examples=["3095"])
+    globalCallId: str | None = Field(None, examples=["63022-00-0000D-500"])
+    callingDevice: str | None = Field(None, examples=["3044"])
+    calledDevice: str | None = Field(None, examples=["3095"])
+    alertingDevice: str | None = Field(None, examples=["3095"])
+    localConnectionInfo: str | None = Field(None, examples=["alerting"])
+    cause: str | None = Field(None, examples=["newCall"])
+    callingDisplayName: str | None = Field(None, examples=["Peter Hyde"])
+    timestamp: int = Field(examples=[1504522727])
+
+
+class CallInfoAnswer(_Shape):
+    callInfo: CallEventOut
+
+
+class SipAnswerOut(_Shape):
+    callId: int = Field(examples=[123])
+    device: str = Field(examples=["sipPhone"])
+    timeout: int = Field(examples=[30])
+    assign: bool = Field(examples=[True])
+
+
+class SipAnswerAnswer(_Shape):
+    sipAnswer: SipAnswerOut
+
+
+class TransferOut(_Shape):
+    callId: int = Field(examples=[123])
+    device: str = Field(examples=["sipPhone"])
+    to: str = Field(examples=["12345"])
+
+
+class TransferAnswer(_Shape):
+    transfer: TransferOut
+
+
+class ConnectionClearedAnswer(_Shape):
+    connectionCleared: CallEventOut
+
+
+class HeldAnswer(_Shape):
+    held: CallEventOut
+
+
+class RetrievedAnswer(_Shape):
+    retrieved: CallEventOut
+
+
+# -- voicemail and recordings ----------------------------------------------------------
+
+
+class VoicemailOut(_Shape):
+    from_: str = Field(alias="from", examples=["3044"])
+    fromName: str | None = Field(None, examples=["Peter Hyde"])
+    callerName: str | None = Field(None, examples=["Peter Hyde"])
+    to: str = Field(examples=["3095"])
+    ownerType: str = Field(examples=["user"])
+    id: str = Field(examples=["117"])
+    mediaType: str = Field(examples=["VoiceMail"])
+    received: int = Field(examples=[1502565440])
+    duration: int | None = Field(None, examples=[7])
+    read: bool | None = Field(None, examples=[True])
+    note: str | None = Field(None, examples=["text note"])
+
+
+class VoicemailsAnswer(_Shape):
+    voiceMails: list[VoicemailOut]
+
+
+class VoicemailChangeOut(_Shape):
+    note: str | None = Field(None, examples=["text note"])
+    read: bool | None = Field(None, examples=[True])
+
+
+class VoicemailChangeAnswer(_Shape):
+    vm: VoicemailChangeOut
+
+
+# -- conferences -----------------------------------------------------------------------
+
+
+class ConfServerInfoOut(_Shape):
+    ext: str = Field(examples=[""])
+    did: str = Field(examples=[""])
+    subject: str = Field(examples=["Conference Call: %Date% @ %Time% - %Subject%"])
+    body: str = Field(examples=["Please join my conference call\n\nSubject: %Subject%\n…"])
+    meeting: str = Field(
+        examples=[
+            "View the MXmeeting web conference session at: http://<insert your domain name here>/join?id=%ID%"
+        ]
+    )
+
+
+class ConfServerInfoAnswer(_Shape):
+    conferences: ConfServerInfoOut
+
+
+class ConferenceOut(_Shape):
+    Id: str = Field(examples=["5"])
+    ownerId: int = Field(examples=[43884851147406145])
+    name: str = Field(examples=["Test Conf"])
+    accessId: int = Field(examples=[47281964])
+    description: str | None = None
+    type: str = Field(examples=["Once"])
+    startDate: int = Field(examples=[1516021200])
+    duration: int = Field(examples=[30])
+    waitForOwner: bool = Field(examples=[False])
+    delOnOwnerLeave: bool = Field(examples=[False])
+    ws: str = Field(examples=["None"])
+    wsType: str = Field(examples=["Undefined"])
+
+
+class ConferencesAnswer(_Shape):
+    conferences: list[ConferenceOut]
+
+
+class ConferenceAnswer(_Shape):
+    conference: ConferenceOut
