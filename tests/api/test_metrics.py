@@ -53,6 +53,10 @@ async def test_http_requests_are_counted_by_route_template_and_status(proxy: Pro
     assert _value(after, ok, **unmatched) - _value(before, ok, **unmatched) == 1
     count = "mxproxy_http_request_duration_seconds_count"
     assert _value(after, count, **route) - _value(before, count, **route) == 2
+    # Plain Starlette routes are named by their path as well.
+    assert (await proxy.api.get("/openapi.json")).status_code == 200
+    spec = {"app": "api", "method": "GET", "route": "/openapi.json", "status": "200"}
+    assert _value(await _scrape(proxy), ok, **spec) >= 1
     # Concrete paths never become labels.
     assert not any("/no/such/path" in str(labels) for _, labels in after)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import time
 
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mxproxy import metrics
@@ -24,8 +24,25 @@ UNMATCHED = "<unmatched>"
 def route_template(scope: Scope) -> str:
     """The template of the route that handled the request (`/calls/{id}`), or `<unmatched>`."""
     route = scope.get("route")
-    path = getattr(route, "path", None) if isinstance(route, BaseRoute) else None
+    if not isinstance(route, BaseRoute):
+        # FastAPI records its own routes in the scope, plain Starlette routes (`/openapi.json`)
+        # are not: find the one that matches, as the router did.
+        route = _matching_route(scope)
+    path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
+
+
+def _matching_route(scope: Scope) -> BaseRoute | None:
+    router = getattr(scope.get("app"), "router", None)
+    routes: list[BaseRoute] = getattr(router, "routes", [])
+    partial = None
+    for route in routes:
+        match, _ = route.matches(scope)
+        if match is Match.FULL:
+            return route
+        if match is Match.PARTIAL and partial is None:
+            partial = route
+    return partial
 
 
 class RequestLog:
