@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mxproxy import __version__
-from mxproxy.api import auth, debug, directory, events, health, tokens
+from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import install_docs
 from mxproxy.api.errors import install_error_handlers
@@ -28,7 +28,7 @@ def create_api_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (auth, directory, tokens, debug, events, health):
+    for module in (auth, directory, calls, voicemails, conferences, tokens, debug, events, health):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_docs(app)
