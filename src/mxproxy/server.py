@@ -8,6 +8,7 @@ import argparse
 import asyncio
 import base64
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -22,6 +23,8 @@ from mxproxy.httpserver import HttpListener, parse_listen
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
 from mxproxy.logs import setup_logging
 from mxproxy.service import Service
+
+log = logging.getLogger("mxproxy")
 
 DEMO_APP_ID = "demo"
 DEMO_APP_SECRET = "demo-secret"  # noqa: S105 - the demo's published credentials
@@ -155,9 +158,16 @@ async def run_proxy(
     try:
         await api_listener.start()
         await admin_listener.start()
+        log.info(
+            "listening: API %s, admin web %s",
+            api_listener.url,
+            admin_listener.url,
+            extra={"fields": {"api": api_listener.url, "admin": admin_listener.url}},
+        )
         if on_ready is not None:
             on_ready(api_listener.url, admin_listener.url)
         await stop.wait()
+        log.info("stopping: draining requests, logging PBX sessions out")
     finally:
         # Live event streams never finish by themselves: end them so the listeners can drain.
         service.live.close()
