@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import logging
 import ssl
+from typing import cast
 
 _log = logging.getLogger("mxproxy.tls")
 _READ_SIZE = 16384
@@ -92,8 +93,8 @@ class TLSProtocol(asyncio.Protocol):
     # -- asyncio.Protocol ------------------------------------------------------------------
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # uvloop's transports are not asyncio.Transport subclasses, but behave as one.
+        self.transport = cast(asyncio.Transport, transport)
         if not self._tls.server_side:
             self._handshake()  # the client speaks first: send the ClientHello
 
