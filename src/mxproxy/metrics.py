@@ -24,7 +24,15 @@ from collections import Counter as Tally
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    Counter,
+    Gauge,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -52,8 +60,12 @@ CONTENT_TYPE = CONTENT_TYPE_LATEST
 _PBX_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 _HTTP_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 
-# The states of `mxproxy.sessions.session.State`, always exported (zero included).
-SESSION_STATES = ("connecting", "up", "down", "ended")
+# The states a held session can be in (`mxproxy.sessions.session.State`; an ended session is
+# no longer held), always exported, zeros included.
+SESSION_STATES = ("connecting", "up", "down")
+
+# One `_created` timestamp series per counter and histogram only doubles the output.
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 PBX_ROUND_TRIP = Histogram(
     "mxproxy_pbx_request_seconds",
