@@ -213,14 +213,14 @@ async def run_python(spec: LoadSpec) -> LoadResult:
     started = time.perf_counter()
     deadline = started + spec.seconds
 
-    async def client(number: int) -> None:
+    async def client() -> None:
         nonlocal errors, sent
         connection = HttpConnection(spec.host, spec.port, timeout=spec.timeout)
         try:
             while time.perf_counter() < deadline and sent < spec.max_requests:
                 headers = {"Content-Type": "application/json"} if spec.body is not None else {}
                 if spec.tokens:
-                    headers["Authorization"] = f"Bearer {spec.tokens[(sent + number) % len(spec.tokens)]}"
+                    headers["Authorization"] = f"Bearer {spec.tokens[sent % len(spec.tokens)]}"
                 sent += 1
                 begin = time.perf_counter()
                 try:
@@ -236,7 +236,7 @@ async def run_python(spec: LoadSpec) -> LoadResult:
         finally:
             await connection.close()
 
-    await asyncio.gather(*(client(number) for number in range(spec.connections)))
+    await asyncio.gather(*(client() for _ in range(spec.connections)))
     elapsed = time.perf_counter() - started
     return LoadResult(
         tool="python",
