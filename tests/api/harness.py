@@ -57,6 +57,7 @@ class Proxy:
         self.admin = httpx.AsyncClient(base_url=admin.url, timeout=15.0)
 
     async def stop(self) -> None:
+        self.service.live.close()  # open event streams end first, as in `run_proxy`
         await self.api.aclose()
         await self.admin.aclose()
         for listener in self._listeners:

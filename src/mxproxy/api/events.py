@@ -19,8 +19,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from mxproxy.api.responses import ApiError
-from mxproxy.api.security import BEARER_REALM, ServiceDep, bearer_token
-from mxproxy.auth.tokens import InvalidToken
+from mxproxy.api.security import ServiceDep, bearer_token, session_for_token
 from mxproxy.live import EventHub, StreamEnded, Subscription, sse
 from mxproxy.service import Service
 from mxproxy.sessions.session import UserSession
@@ -83,27 +82,11 @@ async def _client_gone(receive: Receive) -> None:
         pass
 
 
-def _unauthorized(message: str, error: str | None = None) -> ApiError:
-    challenge = BEARER_REALM if error is None else f'{BEARER_REALM}, error="{error}"'
-    return ApiError(401, message, {"WWW-Authenticate": challenge})
-
-
 def stream_session(request: Request, service: Service, query_token: str | None) -> UserSession:
-    """The token's user's session, the token taken from the Authorization header or else from
-    the query; the same checks as every other call."""
+    """The token comes from the Authorization header or else from the query (EventSource
+    cannot set headers); the same checks as every other call."""
     token = bearer_token(request) or (query_token.strip() if query_token else None)
-    if not token:
-        raise _unauthorized("authorization required")
-    try:
-        claims = service.issuer.verify(token)
-    except InvalidToken:
-        raise _unauthorized("invalid token", "invalid_token") from None
-    session = service.sessions.get(claims.sub)
-    # A token issued before the user's current login (e.g. before a logout) is void.
-    if session is None or claims.iat < int(session.user.created_at):
-        raise _unauthorized("invalid token", "invalid_token")
-    request.state.user = claims.sub
-    return session
+    return session_for_token(request, service, token)
 
 
 @router.get(

@@ -41,8 +41,12 @@ def _unauthorized(message: str, error: str | None = None) -> ApiError:
 
 async def current_session(request: Request, service: ServiceDep) -> UserSession:
     """The session of the token's user; 401 for a missing, invalid or outdated token."""
-    token = bearer_token(request)
-    if token is None:
+    return session_for_token(request, service, bearer_token(request))
+
+
+def session_for_token(request: Request, service: Service, token: str | None) -> UserSession:
+    """The session of `token`'s user (the one check every authenticated call goes through)."""
+    if not token:
         raise _unauthorized("authorization required")
     try:
         claims = service.issuer.verify(token)
