@@ -16,9 +16,11 @@ from typing import Any
 import httpx
 import pytest
 
+from mxproxy.api.voicemails import content_disposition, content_type
 from mxproxy.mx import commands
 from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.events import Event, MailIncomingEvent
+from mxproxy.mx.messages import MailChunk
 from mxproxy.sessions.session import UserSession
 from mxproxy.sim import Dataset, Simulator
 from mxproxy.sim.dataset import Voicemail as StoredMail
@@ -397,3 +399,40 @@ async def test_a_download_needs_a_live_session(proxy: Proxy) -> None:
     response = await proxy.api.get("/voicemails/82", headers=proxy.bearer(token))
     assert response.status_code == 401
     assert time.monotonic() - started < 5
+
+
+# -- file headers ---------------------------------------------------------------------------
+
+
+def _chunk(name: str, file_format: str = "wav") -> MailChunk:
+    return MailChunk("82", 1, 1, file_format, name, b"")
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [
+        ("u00043884851147406145/m0020.wav", 'attachment; filename="u00043884851147406145/m0020.wav"'),
+        ('a"b\\c\r\nSet-Cookie: x', 'attachment; filename="a_b_c__Set-Cookie: x"'),
+        (
+            "Запись.wav",
+            "attachment; filename=\"??????.wav\"; filename*=UTF-8''%D0%97%D0%B0%D0%BF%D0%B8%D1%81%D1%8C.wav",
+        ),
+        ("", 'attachment; filename="82.wav"'),
+    ],
+)
+def test_the_file_name_header_is_always_safe(name: str, header: str) -> None:
+    assert content_disposition(_chunk(name)) == header
+
+
+@pytest.mark.parametrize(
+    ("file_format", "name", "expected"),
+    [
+        ("wav", "m1.wav", "audio/wave"),
+        ("WAV", "m1", "audio/wave"),
+        ("", "m1.wav", "audio/wave"),
+        ("mp3", "m1.mp3", "audio/mpeg"),
+        ("tif", "fax.tif", "application/octet-stream"),
+    ],
+)
+def test_the_content_type_follows_the_file_format(file_format: str, name: str, expected: str) -> None:
+    assert content_type(_chunk(name, file_format)) == expected
