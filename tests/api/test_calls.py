@@ -204,6 +204,15 @@ async def test_call_info_follows_an_incoming_call_until_it_is_cleared(
     assert response.json() == {"error": "call not found"}
 
 
+async def test_call_info_of_a_call_ringing_at_another_extension_is_a_404(
+    proxy: Proxy, auth: dict[str, str], events: CallEvents
+) -> None:
+    call_id = proxy.simulator.inject_call("3044", EXT)  # the user's extension calls 3044
+    await events.wait_for("Delivered", call_id)
+    response = await proxy.api.get(f"/calls/{call_id}", headers=auth)
+    assert response.status_code == 404
+
+
 async def test_call_info_of_a_call_never_seen_is_a_404(proxy: Proxy, auth: dict[str, str]) -> None:
     response = await proxy.api.get("/calls/4242", headers=auth)
     assert response.status_code == 404

@@ -9,7 +9,7 @@ import pytest
 
 from mxproxy.mx.client import ClientOptions, MXClient
 from mxproxy.mx.events import AddressBookEvent, CallEvent, MailIncomingEvent
-from mxproxy.mx.messages import Voicemail
+from mxproxy.mx.messages import LoginOK, Voicemail
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.session import UserSession
@@ -26,10 +26,14 @@ async def _no_end(session: UserSession, reason: str) -> None:
     return None
 
 
-def _session(login: str = LOGIN) -> UserSession:
-    """A session that is never started: the tests set its `client` as a connection would."""
-    user = StoredUser(login, "dmitrys", "127.0.0.1", 7778, "78561", time.time())
-    return UserSession(user, connector=_never_connects, event_handlers=[], on_end=_no_end, backoff=Backoff())
+def _session(login: str = LOGIN, ext: str = "3095") -> UserSession:
+    """A session that is never started: the tests set its `client` and `info` as a login would."""
+    user = StoredUser(login, login.partition("@")[0], "127.0.0.1", 7778, "secret", time.time())
+    session = UserSession(
+        user, connector=_never_connects, event_handlers=[], on_end=_no_end, backoff=Backoff()
+    )
+    session.info = LoginOK("63022", 11, ext, "43884851147406145", "")
+    return session
 
 
 def _connection() -> MXClient:
@@ -67,9 +71,17 @@ async def test_the_last_event_of_each_call_is_kept(session: UserSession) -> None
 
 async def test_connection_cleared_ends_the_call(session: UserSession) -> None:
     state = CallState()
-    state.handle_event(session, _call("Delivered", 12))
+    state.handle_event(session, _call("Delivered", 12, calledDevice="3095"))
     state.handle_event(session, _call("ConnectionCleared", 12, releasingDevice="3044"))
     assert state.call_event(session, 12) is None
+
+
+async def test_a_call_alerting_another_extension_is_not_the_users(session: UserSession) -> None:
+    state = CallState()
+    state.handle_event(session, _call("Delivered", 12, calledDevice="3044", alertingDevice="3044"))
+    state.handle_event(session, _call("Delivered", 13, calledDevice="3044", alertingDevice="3095"))
+    assert state.call_event(session, 12) is None
+    assert state.call_event(session, 13) is not None
 
 
 async def test_events_without_a_call_id_are_not_kept(session: UserSession) -> None:
@@ -83,7 +95,7 @@ async def test_calls_of_an_earlier_connection_are_forgotten(session: UserSession
     state.handle_event(session, _call("Established", 12))
     session.client = _connection()  # the connection dropped and came back
     assert state.call_event(session, 12) is None
-    state.handle_event(session, _call("Delivered", 13))
+    state.handle_event(session, _call("Delivered", 13, calledDevice="3095"))
     assert state.call_event(session, 13) is not None
 
 
@@ -91,24 +103,24 @@ async def test_events_of_an_earlier_connection_do_not_survive_the_next_one(sessi
     state = CallState()
     state.handle_event(session, _call("Established", 12))
     session.client = _connection()
-    state.handle_event(session, _call("Delivered", 13))
+    state.handle_event(session, _call("Delivered", 13, calledDevice="3095"))
     assert state.call_event(session, 12) is None
 
 
 async def test_each_user_has_their_own_calls(session: UserSession) -> None:
     state = CallState()
-    other = _session("peterh@xyzrd.com")
+    other = _session("peterh@xyzrd.com", ext="3044")
     other.client = _connection()
-    state.handle_event(session, _call("Delivered", 12))
+    state.handle_event(session, _call("Delivered", 12, calledDevice="3095"))
     assert state.call_event(other, 12) is None
 
 
 async def test_the_oldest_calls_go_first_when_a_user_has_too_many(session: UserSession) -> None:
     state = CallState(max_calls=2)
     for call_id in (1, 2):
-        state.handle_event(session, _call("Delivered", call_id))
+        state.handle_event(session, _call("Delivered", call_id, calledDevice="3095"))
     state.handle_event(session, _call("Established", 1))  # call 1 is now the newest
-    state.handle_event(session, _call("Delivered", 3))
+    state.handle_event(session, _call("Delivered", 3, calledDevice="3095"))
     assert [state.call_event(session, n) is not None for n in (1, 2, 3)] == [True, False, True]
 
 
@@ -148,13 +160,13 @@ async def test_recordings_survive_a_reconnect(session: UserSession) -> None:
     state = CallState()
     state.handle_event(session, _mail("118", "Recording"))
     session.client = _connection()
-    state.handle_event(session, _call("Delivered", 12))
+    state.handle_event(session, _call("Delivered", 12, calledDevice="3095"))
     assert [mail.id for mail in state.recordings(LOGIN)] == ["118"]
 
 
 async def test_the_end_of_a_session_forgets_the_user(session: UserSession) -> None:
     state = CallState()
-    state.handle_event(session, _call("Delivered", 12))
+    state.handle_event(session, _call("Delivered", 12, calledDevice="3095"))
     state.handle_event(session, _mail("118", "Recording"))
     state.end_user(LOGIN, "logged out")
     assert state.call_event(session, 12) is None

@@ -1,7 +1,8 @@
 """What each user's PBX events say about their calls and recordings, kept for the REST API.
 
-- Calls: the last event of every call seen on the user's connection, for `GET /calls/{id}`.
-  A `ConnectionCleared` event ends the call. The calls belong to one connection: after a
+- Calls: the last event of every call seen on the user's connection, for `GET /calls/{id}`
+  (an incoming call that alerts another extension is not the user's). A `ConnectionCleared`
+  event ends the call. The calls belong to one connection: after a
   reconnect they are forgotten, because events may have been missed while it was down.
 - Recordings: the PBX's mail list carries only voicemail, so call recordings are known from
   the `MailIncomingReadyEvent`s that announce them; they are kept until the user's session
@@ -70,7 +71,9 @@ class CallState:
         return self._current_calls(state, session.client).get(call_id)
 
     def _call_event(self, session: UserSession, event: CallEvent) -> None:
-        if event.call_id == 0:
+        ext = session.info.ext if session.info is not None else ""
+        # As 2.3 did: a call alerting another extension is not one of the user's calls.
+        if event.call_id == 0 or not event.addressed_to(ext):
             return
         calls = self._current_calls(self._users.setdefault(session.login, _UserState()), session.client)
         if event.type == CLEARED:
