@@ -8,10 +8,12 @@ with the next; the exit status is then 1. Ctrl-C stops every process the run sta
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import platform
 import resource
 import shutil
+import signal
 import sys
 import tempfile
 import traceback
@@ -67,6 +69,10 @@ async def run_all(names: list[str], ctx: BenchContext) -> list[ScenarioResult]:
 
 
 async def main_async(args: argparse.Namespace, workdir: Path) -> list[ScenarioResult]:
+    # SIGTERM (a CI timeout, `kill`) ends the run like Ctrl-C: the scenarios' cleanup runs.
+    main_task = asyncio.current_task()
+    if main_task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, main_task.cancel)
     load = await LoadGenerator.detect(allow_install=not args.no_install, force_python=args.python_load)
     sizes = Sizes.quick_run() if args.quick else Sizes.full()
     ctx = BenchContext(sizes, load, workdir, proxy_log_level=args.proxy_log_level)
@@ -92,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         results = uvloop.run(main_async(args, workdir))
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         print("interrupted; every process started was stopped", file=sys.stderr)
         return 130
     finally:
