@@ -1,9 +1,17 @@
 """Logging set-up: console or JSON lines, a level from flag or environment, and the optional
-`logName` file that `GET /debug/log` serves."""
+`logName` file that `GET /debug/log` serves.
+
+Records are written by a background thread (a queue between the loggers and the handlers):
+writing to a terminal, a pipe or a file can block, and the event loop must not wait for it.
+Records are formatted there too, except those carrying a traceback, which must be rendered
+before the frames they point to change."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import logging.handlers
+import queue
 import sys
 import time
 from pathlib import Path
@@ -28,6 +36,29 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry).decode()
 
 
+class _DeferredQueueHandler(logging.handlers.QueueHandler):
+    """Hands records to the writer thread unformatted (the base class formats them here)."""
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        if record.exc_info or record.stack_info:
+            prepared: logging.LogRecord = super().prepare(record)
+            return prepared
+        return record
+
+
+_listener: logging.handlers.QueueListener | None = None
+
+
+def _stop_listener() -> None:
+    global _listener  # noqa: PLW0603 - one writer thread per process
+    if _listener is not None:
+        _listener.stop()
+        _listener = None
+
+
+atexit.register(_stop_listener)
+
+
 def setup_logging(level: str = "info", fmt: str = "console", file: Path | None = None) -> None:
     formatter: logging.Formatter
     if fmt == "json":
@@ -39,12 +70,17 @@ def setup_logging(level: str = "info", fmt: str = "console", file: Path | None =
     if file is not None:
         file.parent.mkdir(parents=True, exist_ok=True)
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
+    for handler in handlers:
+        handler.setFormatter(formatter)
+    _stop_listener()
+    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
+    global _listener  # noqa: PLW0603 - one writer thread per process
+    _listener = logging.handlers.QueueListener(records, *handlers, respect_handler_level=True)
+    _listener.start()
     root = logging.getLogger()
     for handler in list(root.handlers):
         root.removeHandler(handler)
-    for handler in handlers:
-        handler.setFormatter(formatter)
-        root.addHandler(handler)
+    root.addHandler(_DeferredQueueHandler(records))
     root.setLevel(level.upper())
     # Third-party chatter stays at warning unless we debug.
     for name in ("uvicorn", "uvicorn.error", "httpx", "httpcore", "hpack", "h2"):

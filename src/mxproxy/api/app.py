@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, APIRouter
 
 from mxproxy import __version__
 from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import install_docs
 from mxproxy.api.errors import install_error_handlers
+from mxproxy.api.fastpath import FastPath
 from mxproxy.api.middleware import BodyLimit, ServerHeader
 from mxproxy.api.responses import JSONResponse
 from mxproxy.service import Service
@@ -30,8 +32,16 @@ def create_api_app(service: Service) -> FastAPI:
     install_error_handlers(app)
     for module in (auth, directory, calls, voicemails, conferences, tokens, debug, events, health):
         app.include_router(module.router)
+    app.add_middleware(FastPath, service=service, contacts_route=_route(directory.router, "/contacts", "GET"))
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
     install_docs(app)
     app.add_middleware(ServerHeader)
     app.add_middleware(RequestLog, app_name="api")
     return app
+
+
+def _route(router: APIRouter, path: str, method: str) -> APIRoute:
+    for route in router.routes:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
+            return route
+    raise LookupError(f"no route {method} {path}")

@@ -18,7 +18,8 @@ BEARER_REALM = 'Bearer realm="MXProxy"'
 BASIC_REALM = 'Basic realm="MXProxy client application"'
 
 
-def get_service(request: Request) -> Service:
+async def get_service(request: Request) -> Service:
+    # async on purpose: FastAPI runs plain `def` dependencies in a worker thread.
     service: Service = request.app.state.service
     return service
 

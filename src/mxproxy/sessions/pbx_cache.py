@@ -37,6 +37,11 @@ def _ext_order(contact: Contact) -> tuple[int, int, str]:
     return (0, int(ext), ext) if ext.isdigit() else (1, 0, ext)
 
 
+def _encode(contacts: dict[str, Contact]) -> bytes:
+    ordered = sorted(contacts.values(), key=_ext_order)
+    return orjson.dumps({"contacts": [contact.as_json() for contact in ordered]})
+
+
 @dataclass(eq=False)
 class _Book:
     owner: MXClient | None = None
@@ -59,8 +64,16 @@ class DirectoryCache:
                 continue
             await self._build(book, client)
         if book.encoded is None:
-            ordered = sorted(book.contacts.values(), key=_ext_order)
-            book.encoded = orjson.dumps({"contacts": [contact.as_json() for contact in ordered]})
+            book.encoded = _encode(book.contacts)
+        return book.encoded
+
+    def cached_json(self, session: UserSession) -> bytes | None:
+        """The ready answer when the PBX's directory is cached and monitored, else None."""
+        book = self._books.get(pbx_key(session))
+        if book is None or book.owner is None or book.owner.is_closed:
+            return None
+        if book.encoded is None:
+            book.encoded = _encode(book.contacts)
         return book.encoded
 
     async def _build(self, book: _Book, client: MXClient) -> None:
