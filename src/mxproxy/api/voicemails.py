@@ -11,7 +11,6 @@ import logging
 import re
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
 from contextlib import contextmanager
-from typing import cast
 from urllib.parse import quote
 
 from fastapi import APIRouter, Request
@@ -159,7 +158,7 @@ async def download(
 ) -> Response:
     kind = parse_media(media)
     # `download` is an async generator: closing it early is what cancels the PBX transfer.
-    chunks = cast(AsyncGenerator[MailChunk, None], voicemail.download(client, id, kind))
+    chunks = voicemail.download(client, id, kind)
     try:
         first = await anext(chunks)
     except CSTAError:
@@ -221,13 +220,11 @@ async def change(
     body = await read_model(request, VoicemailChange)
     if body.note is None and body.read is None:
         raise ApiError(400, "note or read is required")
-    if body.read is False:
-        raise ApiError(400, "read: only true is supported")
     with unknown_mail_is_404():
         if body.note is not None:
             await voicemail.update_note(client, id, body.note, kind)
-        if body.read:
-            await voicemail.mark_read(client, id, kind)
+        if body.read is not None:
+            await voicemail.mark_read(client, id, kind, read=body.read)
     if kind != VOICEMAIL:
         service.call_state.update_recording(session.login, id, note=body.note, read=body.read)
     changed: dict[str, object] = {}

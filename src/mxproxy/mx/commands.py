@@ -236,9 +236,10 @@ def mail_delete(mail_id: str, media: str = "") -> bytes:
     return _payload(f"<MailDeleteIncoming>{_el('mailId', mail_id)}{_media(media)}</MailDeleteIncoming>")
 
 
-def mail_set_read(mail_id: str, media: str = "") -> bytes:
+def mail_set_read(mail_id: str, media: str = "", *, read: bool = True) -> bytes:
+    flag = "true" if read else "false"
     return _payload(
-        f"<MailSetStatus>{_el('mailId', mail_id)}<read>true</read>{_media(media)}</MailSetStatus>"
+        f"<MailSetStatus>{_el('mailId', mail_id)}<read>{flag}</read>{_media(media)}</MailSetStatus>"
     )
 
 

@@ -3,7 +3,7 @@ delete, read status and notes."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 
 from mxproxy.mx import commands
 from mxproxy.mx.client import MXClient
@@ -14,7 +14,7 @@ async def list_voicemails(client: MXClient, ext: str) -> list[Voicemail]:
     return list(parse_mail_list(await client.request(commands.mail_list(ext))))
 
 
-async def download(client: MXClient, mail_id: str, media: str = "") -> AsyncIterator[MailChunk]:
+async def download(client: MXClient, mail_id: str, media: str = "") -> AsyncGenerator[MailChunk, None]:
     """The file's chunks as the PBX sends them, one request per chunk, so memory stays flat.
     If the consumer stops early, the PBX transfer is cancelled."""
     finished = False
@@ -35,8 +35,8 @@ async def delete(client: MXClient, mail_id: str, media: str = "") -> None:
     await client.request(commands.mail_delete(mail_id, media))
 
 
-async def mark_read(client: MXClient, mail_id: str, media: str = "") -> None:
-    await client.request(commands.mail_set_read(mail_id, media))
+async def mark_read(client: MXClient, mail_id: str, media: str = "", *, read: bool = True) -> None:
+    await client.request(commands.mail_set_read(mail_id, media, read=read))
 
 
 async def update_note(client: MXClient, mail_id: str, note: str, media: str = "") -> None:
