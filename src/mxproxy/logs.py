@@ -72,6 +72,12 @@ def setup_logging(level: str = "info", fmt: str = "console", file: Path | None =
         handlers.append(logging.FileHandler(file, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(formatter)
+    # The logging module's documented optimisations: our formats use no caller, thread or
+    # process fields, and the request log makes a record per request.
+    logging._srcfile = None  # no stack walk to find the caller
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     _stop_listener()
     records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
     global _listener  # noqa: PLW0603 - one writer thread per process
