@@ -330,3 +330,18 @@ async def test_nothing_listens_is_an_os_error(simulator: Simulator) -> None:
     await simulator.stop()
     with pytest.raises(OSError):
         await MXClient.connect("127.0.0.1", port, "dmitrys", "78561", OPTIONS)
+
+
+async def test_an_idle_connection_sends_keepalives_and_a_busy_one_does_not(simulator: Simulator) -> None:
+    mx = await _connect(simulator, keepalive_interval=0.3)
+    loop = asyncio.get_running_loop()
+    # Busy: a command every 0.1 s for 0.6 s leaves no 0.3 s gap.
+    deadline = loop.time() + 0.6
+    while loop.time() < deadline:
+        await directory.services(mx)
+        await asyncio.sleep(0.1)
+    assert simulator.keepalives_received == 0
+    # Idle: the keep-alive goes out 0.3 s after the last command.
+    await simulator.wait_for_keepalives(1, timeout=5)
+    assert not mx.is_closed
+    await mx.close()

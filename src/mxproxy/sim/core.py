@@ -62,6 +62,7 @@ class Core:
         self.calls = CallBook(dataset.sn, self.world)
         self.faults = Faults()
         self.peers: set[Peer] = set()
+        self.keepalives = 0  # keep-alive frames received, for tests of the client's timer
         self._by_user: dict[str, set[Peer]] = {}
         self._monitors: dict[str, dict[Peer, int]] = {}
         self._ab_monitors: set[Peer] = set()
@@ -100,7 +101,7 @@ class Core:
 
     async def wait_until(self, condition: Callable[[], bool]) -> None:
         """Return once `condition()` holds; it is checked whenever a connection comes,
-        logs in or goes."""
+        logs in or goes, and on every keep-alive."""
         if condition():
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -111,6 +112,10 @@ class Core:
         finally:
             if entry in self._waiters:
                 self._waiters.remove(entry)
+
+    def keepalive_received(self) -> None:
+        self.keepalives += 1
+        self._changed()
 
     def _changed(self) -> None:
         for condition, future in list(self._waiters):

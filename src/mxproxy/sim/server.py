@@ -145,6 +145,11 @@ class Simulator:
         return len(self.core.peers)
 
     @property
+    def keepalives_received(self) -> int:
+        """Keep-alive frames received from all clients so far."""
+        return self.core.keepalives
+
+    @property
     def call_count(self) -> int:
         return len(self.core.calls)
 
@@ -166,6 +171,12 @@ class Simulator:
         core = self.core
         async with asyncio.timeout(timeout):
             await core.wait_until(lambda: len(core.peers) == count)
+
+    async def wait_for_keepalives(self, count: int, timeout: float = 10.0) -> None:
+        """Return once `count` keep-alives have arrived in all (TimeoutError after `timeout`)."""
+        core = self.core
+        async with asyncio.timeout(timeout):
+            await core.wait_until(lambda: core.keepalives >= count)
 
     async def wait_for_users(self, logins: list[str], timeout: float = 10.0) -> None:
         """Return once the logged-in users are exactly `logins` (TimeoutError after `timeout`)."""

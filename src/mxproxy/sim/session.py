@@ -189,6 +189,7 @@ class Session(TLSProtocol):
 
     def _handle(self, frame: Frame) -> None:
         if frame.invoke_id == KEEPALIVE_ID:
+            self._core.keepalive_received()
             return
         try:
             message = parse_frame(frame)
