@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 
-from mxproxy.mx import commands
+from mxproxy.mx import commands, trace
 from mxproxy.mx.connection import Garbage, MXConnection
 from mxproxy.mx.errors import (
     ConnectionClosed,
@@ -404,6 +404,8 @@ class MXClient:
     def _write(self, data: bytes) -> None:
         self._check_open()
         assert self._protocol is not None
+        if trace.enabled():
+            trace.sent(f"{self.host}:{self.port}", int(data[4:8]), data[8:])
         self._protocol.send(data)
         self._last_sent = time.monotonic()
 
@@ -447,6 +449,8 @@ class MXClient:
             stream._fail(garbage.error)
 
     def _route(self, message: Message) -> None:
+        if trace.enabled():
+            trace.received(f"{self.host}:{self.port}", message)
         if message.name == "Logout" and message.is_event:
             self._abort(f"server logout ({attr(message.element, 'mode') or 'no mode'})")
             return
