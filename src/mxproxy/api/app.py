@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIRouter
+from fastapi.telemetry import TelemetryConfig
 
 from mxproxy import __version__
 from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
@@ -16,6 +17,7 @@ from mxproxy.api.responses import JSONResponse
 from mxproxy.service import Service
 
 MAX_BODY = 1 << 20
+_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 def create_api_app(service: Service) -> FastAPI:
@@ -27,6 +29,10 @@ def create_api_app(service: Service) -> FastAPI:
         # `/docs` is served by `install_docs` from local assets, not from a CDN.
         docs_url=None,
         redoc_url=None,
+        # The service has its own metrics and request log. With OpenTelemetry on, FastAPI asks
+        # OpenTelemetry for its providers on every request (environment lookups included):
+        # several percent of a PBX round trip's time, for spans nobody collects.
+        telemetry=_NO_TELEMETRY,
     )
     app.state.service = service
     install_error_handlers(app)

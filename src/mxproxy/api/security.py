@@ -18,10 +18,19 @@ BEARER_REALM = 'Bearer realm="MXProxy"'
 BASIC_REALM = 'Basic realm="MXProxy client application"'
 
 
-async def get_service(request: Request) -> Service:
-    # async on purpose: FastAPI runs plain `def` dependencies in a worker thread.
+# Every dependency FastAPI resolves is walked again, sub-dependencies and all, wherever it
+# appears in a handler's tree, and each walk costs about as much as the dependency itself: so
+# the dependencies below read the service straight from the app, not through `get_service`.
+
+
+def _service(request: Request) -> Service:
     service: Service = request.app.state.service
     return service
+
+
+async def get_service(request: Request) -> Service:
+    # async on purpose: FastAPI runs plain `def` dependencies in a worker thread.
+    return _service(request)
 
 
 ServiceDep = Annotated[Service, Depends(get_service)]
@@ -40,9 +49,9 @@ def _unauthorized(message: str, error: str | None = None) -> ApiError:
     return ApiError(401, message, {"WWW-Authenticate": challenge})
 
 
-async def current_session(request: Request, service: ServiceDep) -> UserSession:
+async def current_session(request: Request) -> UserSession:
     """The session of the token's user; 401 for a missing, invalid or outdated token."""
-    return session_for_token(request, service, bearer_token(request))
+    return session_for_token(request, _service(request), bearer_token(request))
 
 
 def session_for_token(request: Request, service: Service, token: str | None) -> UserSession:
@@ -64,9 +73,9 @@ def session_for_token(request: Request, service: Service, token: str | None) -> 
 SessionDep = Annotated[UserSession, Depends(current_session)]
 
 
-async def current_client(session: SessionDep, service: ServiceDep) -> MXClient:
+async def current_client(request: Request, session: SessionDep) -> MXClient:
     """The user's live PBX client (waiting briefly for a reconnect in progress)."""
-    return await session.client_ready(service.wait_for_reconnect)
+    return await session.client_ready(_service(request).wait_for_reconnect)
 
 
 ClientDep = Annotated[MXClient, Depends(current_client)]
