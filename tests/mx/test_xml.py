@@ -158,3 +158,16 @@ def test_hostile_text_cannot_change_the_shape() -> None:
     assert len(root) == 0
     assert root.text == hostile
     assert root.get("a") == hostile
+
+
+@pytest.mark.parametrize("encoding", ["utf-16", "cp037"])
+def test_a_dtd_in_another_encoding_is_still_refused(encoding: str) -> None:
+    document = (
+        f'<?xml version="1.0" encoding="{encoding}"?><!DOCTYPE a [<!ENTITY x "boom">]><a>&x;</a>'
+    ).encode(encoding)
+    with pytest.raises(RemoteProtocolError):
+        parse_xml(document)
+
+
+def test_a_latin1_document_is_read_in_its_declared_encoding() -> None:
+    assert parse_xml(b'<?xml version="1.0" encoding="ISO-8859-1"?><a>caf\xe9</a>').text == "café"
