@@ -40,3 +40,13 @@ async def test_the_event_stream_is_documented_as_such(proxy: Proxy) -> None:
     assert "text/event-stream" in operation["responses"]["200"]["content"]
     parameters = {(parameter["in"], parameter["name"]) for parameter in operation["parameters"]}
     assert {("query", "access_token"), ("query", "lastEventId"), ("header", "Last-Event-ID")} <= parameters
+
+
+async def test_the_document_says_which_credentials_each_call_takes(proxy: Proxy) -> None:
+    document = (await proxy.api.get("/openapi.json")).json()
+    assert document["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    paths = document["paths"]
+    assert paths["/contacts"]["get"]["security"] == [{"bearer": []}]
+    assert {"appBasic": []} in paths["/auth"]["post"]["security"]
+    assert paths["/debug/log"]["get"]["security"] == [{"appBasic": []}]
+    assert paths["/healthz"]["get"]["security"] == []

@@ -345,3 +345,9 @@ async def test_an_idle_connection_sends_keepalives_and_a_busy_one_does_not(simul
     await simulator.wait_for_keepalives(1, timeout=5)
     assert not mx.is_closed
     await mx.close()
+
+
+async def test_a_conference_named_with_characters_xml_cannot_carry_is_still_created(client: MXClient) -> None:
+    draft = Conference.from_json({"name": "Weekly\x0f sync", "accessId": 1234}, owner_id="43884851147406145")
+    created = await conferences.create(client, draft)
+    assert created.name == "Weekly sync"

@@ -654,3 +654,14 @@ def test_conference_with_unreadable_numbers() -> None:
 def test_answers_are_frozen() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         Conference().name = "x"  # type: ignore[misc]
+
+
+def test_numbers_beyond_64_bits_are_not_numbers() -> None:
+    from mxproxy.mx.messages import Conference, to_int
+
+    assert to_int("18446744073709551615") == 2**64 - 1
+    assert to_int("18446744073709551616") is None
+    with pytest.raises(ValueError, match="duration"):
+        Conference.from_json({"name": "x", "duration": 341543540191523241984})
+    with pytest.raises(ValueError, match="ownerId"):
+        Conference.from_json({"name": "x", "ownerId": 2**70})

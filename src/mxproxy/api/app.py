@@ -13,6 +13,7 @@ from mxproxy.api.docs import install_docs
 from mxproxy.api.errors import install_error_handlers
 from mxproxy.api.fastpath import FastPath
 from mxproxy.api.middleware import BodyLimit, ServerHeader
+from mxproxy.api.openapi import install_security
 from mxproxy.api.responses import JSONResponse
 from mxproxy.service import Service
 
@@ -40,6 +41,7 @@ def create_api_app(service: Service) -> FastAPI:
         app.include_router(module.router)
     app.add_middleware(FastPath, service=service, contacts_route=_route(directory.router, "/contacts", "GET"))
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
+    install_security(app)
     install_docs(app)
     app.add_middleware(ServerHeader)
     app.add_middleware(RequestLog, app_name="api")

@@ -44,6 +44,7 @@ __all__ = [
     "monitor_stop_ab",
     "password_hash",
     "retrieve_call",
+    "sendable",
     "service_list",
     "start_recording",
     "stop_recording",
@@ -58,6 +59,11 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Whitespace that an XML parser would normalise away in element text; written as
 # character references (as the known Go client does) so it reaches the PBX unchanged.
 _WHITESPACE_REFS = str.maketrans({"\n": "&#xA;", "\r": "&#xD;", "\t": "&#x9;"})
+
+
+def sendable(value: str) -> str:
+    """`value` as the PBX will receive it (without the characters XML cannot carry)."""
+    return _NOT_XML.sub("", value)
 
 
 def _text(value: str) -> str:

@@ -24,8 +24,11 @@ async def list_conferences(client: MXClient, owner_jid: str) -> list[Conference]
 
 
 async def create(client: MXClient, conference: Conference) -> Conference:
+    # The new conference has no id yet: recognise its event by the name the PBX received.
+    name = commands.sendable(conference.name)
+
     def is_ours(message: Message) -> bool:
-        return parse_conf_event(message).name == conference.name
+        return parse_conf_event(message).name == name
 
     answer = await client.request(
         commands.create_conference(conference), answer="ConfAddEvent", match=is_ours

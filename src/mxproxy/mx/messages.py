@@ -105,10 +105,17 @@ def first_field(element: Element, *names: str) -> str:
     return ""
 
 
+_INT64 = range(-(2**63), 2**64)  # signed 64-bit values, and unsigned ones (JIDs)
+
+
 def to_int(text: str) -> int | None:
-    """`text` as an integer, or None when it is not one."""
+    """`text` as an integer, or None when it is not one that fits in 64 bits (JSON encoders
+    and clients cannot take more)."""
     text = text.strip()
-    return int(text) if _INTEGER.fullmatch(text) else None
+    if not _INTEGER.fullmatch(text) or len(text) > 21:
+        return None
+    number = int(text)
+    return number if number in _INT64 else None
 
 
 def int_field(element: Element, name: str) -> int:
@@ -598,6 +605,8 @@ def _json_text(data: Mapping[str, object], key: str) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, int) and not isinstance(value, bool):
+        if value not in _INT64:
+            raise ValueError(f"{key} is out of range")
         return str(value)
     raise ValueError(f"{key} must be a string or a number")
 
@@ -611,6 +620,8 @@ def _json_int(data: Mapping[str, object], key: str) -> int:
         number = to_int(value)
     if number is None:
         raise ValueError(f"{key} must be an integer")
+    if number not in range(-(2**63), 2**63):
+        raise ValueError(f"{key} is out of range")
     return number
 
 
