@@ -12,7 +12,7 @@ import httpx
 from mxproxy import metrics
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.throttle import LoginThrottle
-from mxproxy.auth.tokens import TokenIssuer
+from mxproxy.auth.tokens import InvalidToken, TokenIssuer
 from mxproxy.config import Config
 from mxproxy.live import EventHub
 from mxproxy.mx import conferences, directory
@@ -26,6 +26,7 @@ from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache, TimedCache
+from mxproxy.sessions.session import UserSession
 from mxproxy.store import Store, open_store
 
 log = logging.getLogger("mxproxy")
@@ -103,6 +104,18 @@ class Service:
             push_settings=push_settings,
             push=push,
         )
+
+    def authenticate(self, token: str) -> UserSession | None:
+        """The session of a valid access token's user; None for an invalid or outdated token
+        (one issued before the user's current login, e.g. before a logout)."""
+        try:
+            claims = self.issuer.verify(token)
+        except InvalidToken:
+            return None
+        session = self.sessions.get(claims.sub)
+        if session is None or claims.iat < int(session.user.created_at):
+            return None
+        return session
 
     async def start(self) -> None:
         """Load signing keys and reconnect every stored user."""

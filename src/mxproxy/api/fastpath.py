@@ -14,7 +14,6 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from mxproxy.api.responses import JSON_TYPE
-from mxproxy.auth.tokens import InvalidToken
 from mxproxy.service import Service
 
 _JSON = JSON_TYPE.encode()
@@ -46,17 +45,12 @@ class FastPath:
         token = _bearer(scope)
         if token is None or scope.get("query_string"):
             return None
-        try:
-            claims = self.service.issuer.verify(token)
-        except InvalidToken:
-            return None
-        session = self.service.sessions.get(claims.sub)
-        if session is None or not session.is_up or claims.iat < int(session.user.created_at):
+        session = self.service.authenticate(token)
+        if session is None or not session.is_up:
             return None
         body = self.service.directory.cached_json(session)
         if body is not None:
-            state = scope.setdefault("state", {})
-            state["user"] = claims.sub
+            scope.setdefault("state", {})["user"] = session.login
         return body
 
 

@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 
 from mxproxy.api.responses import ApiError
 from mxproxy.auth.apps import parse_basic
-from mxproxy.auth.tokens import InvalidToken
 from mxproxy.mx.client import MXClient
 from mxproxy.service import Service
 from mxproxy.sessions.session import UserSession
@@ -58,15 +57,10 @@ def session_for_token(request: Request, service: Service, token: str | None) -> 
     """The session of `token`'s user (the one check every authenticated call goes through)."""
     if not token:
         raise _unauthorized("authorization required")
-    try:
-        claims = service.issuer.verify(token)
-    except InvalidToken:
-        raise _unauthorized("invalid token", "invalid_token") from None
-    session = service.sessions.get(claims.sub)
-    # A token issued before the user's current login (e.g. before a logout) is void.
-    if session is None or claims.iat < int(session.user.created_at):
+    session = service.authenticate(token)
+    if session is None:
         raise _unauthorized("invalid token", "invalid_token")
-    request.state.user = claims.sub
+    request.state.user = session.login
     return session
 
 

@@ -26,7 +26,6 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import TracebackType
 
 import h2.config
 import h2.connection
@@ -40,12 +39,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from mxproxy.fakes.common import (
     DEFAULT_WAIT,
     Counter,
+    FakeServer,
     FaultBook,
     FaultRule,
     RecordedRequest,
     Recorder,
     ServerIdentity,
-    close_handlers,
     server_tls_context,
 )
 from mxproxy.push.credentials import certificate_topics, certificate_uid
@@ -112,7 +111,7 @@ class _Peer:
             self.writer.write(data)
 
 
-class FakeApns:
+class FakeApns(FakeServer):
     """The fake APNs server; see the module docstring."""
 
     def __init__(
@@ -122,6 +121,7 @@ class FakeApns:
         provider_keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
         team_id: str | None = None,
     ) -> None:
+        super().__init__()
         self.identity = ServerIdentity.generate()
         self.recorder = Recorder()
         self.faults: FaultBook[ApnsFault] = FaultBook()
@@ -130,12 +130,8 @@ class FakeApns:
         self._client_ca_pem = client_ca_pem
         self._provider_keys = dict(provider_keys or {})
         self._team_id = team_id
-        self._server: asyncio.Server | None = None
         self._numbers = itertools.count(1)
-        self._stopping = asyncio.Event()
         self._peers: dict[int, _Peer] = {}
-        self._handlers: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def url(self) -> str:
@@ -176,32 +172,10 @@ class FakeApns:
             client_ca_pem=self._client_ca_pem,
             require_client=not self._provider_keys,
         )
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=context)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self._listen(context)
 
-    async def stop(self) -> None:
-        """Close the listener and every connection."""
-        self._stopping.set()
-        if self._server is None:
-            return
-        self._server.close()
-        for peer in list(self._peers.values()):
-            peer.writer.close()
-        await close_handlers(self._handlers)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> FakeApns:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _open_writers(self) -> list[asyncio.StreamWriter]:
+        return [peer.writer for peer in self._peers.values()]
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")

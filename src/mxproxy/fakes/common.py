@@ -12,9 +12,10 @@ import ipaddress
 import os
 import ssl
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from types import TracebackType
+from typing import Any, Generic, Self, TypeVar
 
 import orjson
 from cryptography import x509
@@ -25,6 +26,7 @@ from cryptography.x509.oid import NameOID
 __all__ = [
     "DEFAULT_WAIT",
     "Counter",
+    "FakeServer",
     "FaultBook",
     "FaultRule",
     "RecordedRequest",
@@ -171,6 +173,54 @@ def server_tls_context(
         context.load_verify_locations(cadata=client_ca_pem.decode())
         context.verify_mode = ssl.CERT_REQUIRED if require_client else ssl.CERT_OPTIONAL
     return context
+
+
+class FakeServer:
+    """The listener's life, shared by the fakes: an ephemeral port on 127.0.0.1, connection
+    handler tasks tracked in `_handlers`, and a stop that closes every open connection."""
+
+    def __init__(self) -> None:
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._stopping = asyncio.Event()
+        self._handlers: set[asyncio.Task[None]] = set()
+
+    async def _listen(self, tls: ssl.SSLContext | None = None) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0, ssl=tls)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        raise NotImplementedError
+
+    def _open_writers(self) -> Iterable[asyncio.StreamWriter]:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Close the listener and every connection."""
+        self._stopping.set()
+        if self._server is None:
+            return
+        self._server.close()
+        for writer in list(self._open_writers()):
+            writer.close()
+        await close_handlers(self._handlers)
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    async def start(self) -> None:
+        raise NotImplementedError
 
 
 async def close_handlers(handlers: set[asyncio.Task[None]], grace: float = 1.0) -> None:

@@ -25,7 +25,6 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
-from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -37,11 +36,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from mxproxy.fakes.common import (
     DEFAULT_WAIT,
     Counter,
+    FakeServer,
     FaultBook,
     FaultRule,
     RecordedRequest,
     Recorder,
-    close_handlers,
 )
 
 __all__ = ["FakeFcm", "FcmFault"]
@@ -86,7 +85,7 @@ class _Garbage(Exception):
     pass
 
 
-class FakeFcm:
+class FakeFcm(FakeServer):
     """The fake FCM server; see the module docstring."""
 
     def __init__(
@@ -96,6 +95,7 @@ class FakeFcm:
         service_accounts: Mapping[str, rsa.RSAPublicKey] | None = None,
         access_token_ttl: int = 3600,
     ) -> None:
+        super().__init__()
         self.recorder = Recorder()
         self.faults: FaultBook[FcmFault] = FaultBook()
         self.token_requests = Counter()
@@ -104,13 +104,9 @@ class FakeFcm:
         self._server_keys = set(server_keys)
         self._service_accounts = dict(service_accounts or {})
         self._access_tokens: dict[str, float] = {}
-        self._server: asyncio.Server | None = None
         self._numbers = itertools.count(1)
         self._message_ids = itertools.count(1)
-        self._stopping = asyncio.Event()
         self._writers: dict[int, asyncio.StreamWriter] = {}
-        self._handlers: set[asyncio.Task[None]] = set()
-        self.port = 0
 
     @property
     def base_url(self) -> str:
@@ -163,32 +159,10 @@ class FakeFcm:
 
     async def start(self) -> None:
         """Listen on 127.0.0.1 with an ephemeral port."""
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self._listen()
 
-    async def stop(self) -> None:
-        """Close the listener and every connection."""
-        self._stopping.set()
-        if self._server is None:
-            return
-        self._server.close()
-        for writer in list(self._writers.values()):
-            writer.close()
-        await close_handlers(self._handlers)
-        await self._server.wait_closed()
-        self._server = None
-
-    async def __aenter__(self) -> FakeFcm:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        await self.stop()
+    def _open_writers(self) -> list[asyncio.StreamWriter]:
+        return list(self._writers.values())
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         number = next(self._numbers)

@@ -341,10 +341,7 @@ class MXClient:
                 message = await by_id
         except TimeoutError:
             raise MXTimeout(f"no answer to {_command_name(payload)} within {timeout:g}s") from None
-        reason = csta_error_reason(message)
-        if reason is not None:
-            raise CSTAError(reason, _command_name(payload))
-        return message
+        return _unless_error(message, payload)
 
     async def _await_answer(
         self,
@@ -366,10 +363,7 @@ class MXClient:
                 raise MXTimeout(f"no answer to {_command_name(payload)} within {timeout:g}s")
             if waiter.future in done:
                 return waiter.future.result()
-            message = by_id.result()
-            reason = csta_error_reason(message)
-            if reason is not None:
-                raise CSTAError(reason, _command_name(payload))
+            message = _unless_error(by_id.result(), payload)
             if accept_by_id or message.name in waiter.names:
                 return message
             # A plain acknowledgement of a command answered by name: keep waiting.
@@ -528,6 +522,14 @@ class MXClient:
         self._finish(reason)
         if self._protocol is not None:
             self._protocol.close()
+
+
+def _unless_error(message: Message, payload: bytes) -> Message:
+    """`message`, unless it is the PBX's `CSTAErrorCode` for the command in `payload`."""
+    reason = csta_error_reason(message)
+    if reason is not None:
+        raise CSTAError(reason, _command_name(payload))
+    return message
 
 
 def _command_name(payload: bytes) -> str:

@@ -58,14 +58,12 @@ class DirectoryCache:
 
     async def contacts_json(self, session: UserSession, client: MXClient) -> bytes:
         book = self._books.setdefault(pbx_key(session), _Book())
-        while book.owner is None or book.owner.is_closed:
+        while (body := self.cached_json(session)) is None:
             if book.building is not None:
                 await asyncio.shield(book.building)
-                continue
-            await self._build(book, client)
-        if book.encoded is None:
-            book.encoded = _encode(book.contacts)
-        return book.encoded
+            else:
+                await self._build(book, client)
+        return body
 
     def cached_json(self, session: UserSession) -> bytes | None:
         """The ready answer when the PBX's directory is cached and monitored, else None."""
