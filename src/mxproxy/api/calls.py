@@ -111,11 +111,11 @@ def unknown_call_is_404() -> Iterator[None]:
 
 
 def own_ext(session: UserSession) -> str:
-    return session.info.ext if session.info is not None else ""
+    return session.extension
 
 
 def own_jid(session: UserSession) -> str:
-    return session.info.user_id if session.info is not None else ""
+    return session.jid
 
 
 async def _assign(client: MXClient, device: str) -> None:

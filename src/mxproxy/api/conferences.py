@@ -64,7 +64,7 @@ def unknown_is_404() -> Iterator[None]:
 
 
 def _owner(session: UserSession) -> str:
-    return session.info.user_id if session.info is not None else ""
+    return session.jid
 
 
 async def _conference_body(request: Request, session: UserSession) -> Conference:

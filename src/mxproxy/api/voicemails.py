@@ -81,7 +81,7 @@ async def list_voicemails(
     session: SessionDep, client: ClientDep, service: ServiceDep, media: str | None = None
 ) -> Response:
     wanted = parse_media(media)
-    ext = session.info.ext if session.info is not None else ""
+    ext = session.extension
     listed = await voicemail.list_voicemails(client, ext)
     mails = merged_mail(listed, service.call_state.recordings(session.login), wanted)
     return json_response({"voiceMails": [mail.as_json() for mail in mails]})

@@ -145,7 +145,7 @@ class EventHub:
     def handle_event(self, session: UserSession, event: Event) -> None:
         """A session event handler: publish what the user's streams should see."""
         if isinstance(event, CallEvent):
-            ext = session.info.ext if session.info is not None else ""
+            ext = session.extension
             if event.addressed_to(ext):
                 self.publish(session.login, event.as_json())
         elif isinstance(event, MailIncomingEvent) and event.unread:

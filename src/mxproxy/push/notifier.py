@@ -31,7 +31,7 @@ class PushNotifier:
         if isinstance(event, CallEvent):
             if event.type not in PUSHED_CALL_EVENTS:
                 return
-            ext = session.info.ext if session.info is not None else ""
+            ext = session.extension
             if not event.addressed_to(ext):
                 return
         elif not (isinstance(event, MailIncomingEvent) and event.unread):

@@ -71,7 +71,7 @@ class CallState:
         return self._current_calls(state, session.client).get(call_id)
 
     def _call_event(self, session: UserSession, event: CallEvent) -> None:
-        ext = session.info.ext if session.info is not None else ""
+        ext = session.extension
         # As 2.3 did: a call alerting another extension is not one of the user's calls.
         if event.call_id == 0 or not event.addressed_to(ext):
             return

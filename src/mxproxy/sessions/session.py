@@ -78,6 +78,16 @@ class UserSession:
         return self.user.login
 
     @property
+    def extension(self) -> str:
+        """The user's own extension on the PBX ("" before the first login answer)."""
+        return self.info.ext if self.info is not None else ""
+
+    @property
+    def jid(self) -> str:
+        """The user's PBX user id (JID) ("" before the first login answer)."""
+        return self.info.user_id if self.info is not None else ""
+
+    @property
     def is_up(self) -> bool:
         return self.state is State.UP
 
