@@ -105,9 +105,14 @@ class PushDispatcher:
         }
 
     async def start(self) -> None:
-        """Start the workers."""
+        """Log which APNs credential serves which topics (and any topic two of them cover),
+        then start the workers."""
         if self._workers:
             return
+        for line in self._settings.apn_routes():
+            logger.info("%s", line)
+        for line in self._settings.apn_overlaps():
+            logger.warning("%s", line)
         self._workers = [
             asyncio.create_task(self._work(), name=f"push-worker-{number}")
             for number in range(self._concurrency)
