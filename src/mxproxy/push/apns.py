@@ -22,10 +22,12 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
+from typing import cast
 from urllib.parse import quote, urlsplit
 
 import jwt
 import orjson
+from hpack import NeverIndexedHeaderTuple
 
 from mxproxy.push.credentials import ApnCertificate, ApnKey
 from mxproxy.push.h2connection import (
@@ -235,11 +237,12 @@ def _channel_identity(credential: ApnCredential, base_url: str) -> tuple[str, st
 
 
 def _headers(base_url: str, token: str, push: ApnsPush, authorization: str) -> list[tuple[str, str]]:
-    headers = [
+    headers: list[tuple[str, str]] = [
         (":method", "POST"),
         (":scheme", "https" if base_url.startswith("https://") else "http"),
         (":authority", urlsplit(base_url).netloc),
-        (":path", f"/3/device/{quote(token, safe='')}"),
+        # Unique per device: kept out of the HPACK table so it never evicts the provider token.
+        cast(tuple[str, str], NeverIndexedHeaderTuple(":path", f"/3/device/{quote(token, safe='')}")),
         ("apns-push-type", push.push_type),
         ("apns-topic", push.topic),
         ("apns-priority", str(push.priority)),

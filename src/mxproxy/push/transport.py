@@ -22,7 +22,9 @@ import httpx
 
 from mxproxy.push.credentials import ApnCertificate
 
-__all__ = ["new_http_client", "tls_context"]
+__all__ = ["MAX_CONNECTIONS", "new_http_client", "tls_context"]
+
+MAX_CONNECTIONS = 32
 
 
 def tls_context(ca_file: Path | None, certificate: ApnCertificate | None = None) -> ssl.SSLContext:
@@ -43,7 +45,8 @@ def new_http_client(
 ) -> httpx.AsyncClient:
     """An HTTP/1.1 keep-alive client (see the module docstring); idle connections close after
     `keepalive` seconds."""
-    limits = httpx.Limits(keepalive_expiry=keepalive) if keepalive else httpx.Limits()
+    # Bounded so a burst of pushes does not open a connection per push in flight.
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=keepalive or 5.0)
     return httpx.AsyncClient(
         http1=True,
         http2=False,
