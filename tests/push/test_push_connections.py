@@ -22,7 +22,7 @@ from push_testkit import (
     Outcomes,
 )
 
-from mxproxy.fakes.apns import FakeApns
+from mxproxy.fakes.apns import ApnsFault, FakeApns
 from mxproxy.fakes.fcm import FakeFcm
 from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.h2connection import open_h2_connection
@@ -110,6 +110,21 @@ async def test_a_goaway_now_with_a_push_right_behind_it_costs_no_attempt(
     assert apns.requests[-1].json()["callId"] == 2
     assert apns.requests[-1].client_uid == VOIP
     assert apns.requests[-1].connection == 2
+
+
+async def test_a_push_a_goaway_left_unprocessed_is_resent_at_once_on_a_new_connection(
+    tmp_path: Path, authority: Authority, registry: MemoryRegistry, outcomes: Outcomes
+) -> None:
+    registry.entries = [DeviceToken("apn", VOIP, VOIP_TOKEN, "dmitrys")]
+    async with FakeApns(client_ca_pem=authority.pem) as apns:
+        apns.set_fault(VOIP_TOKEN, ApnsFault.GOAWAY, times=1)
+        settings = certificate_settings(tmp_path, authority, apns)
+        async with running(settings, registry, outcomes) as dispatcher:
+            dispatcher.notify("dmitrys", delivered(1))
+            outcome = await outcomes.next()
+    assert (outcome.result, outcome.attempts) == ("sent", 1)
+    assert [request.connection for request in apns.requests] == [1, 2]
+    assert dispatcher.stats["apns"]["retried"] == 0
 
 
 async def test_an_idle_connection_whose_peer_stops_answering_pings_is_dropped() -> None:

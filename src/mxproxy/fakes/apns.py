@@ -18,7 +18,8 @@ as a peer that died without closing looks; `pings_answered` counts the PINGs ack
 
 Every request is recorded (headers, body, connection number, certificate UID) before it is
 answered, and `set_fault(token, …)` makes the fake answer a device token (or every token,
-with "") with an error, a hang, or bytes that are not HTTP/2.
+with "") with an error, a hang, bytes that are not HTTP/2, or a GOAWAY that leaves it
+unprocessed.
 
     async with FakeApns(client_ca_pem=ca) as apns:
         ... push to apns.url ...
@@ -82,6 +83,7 @@ class ApnsFault(StrEnum):
     UNAVAILABLE = "ServiceUnavailable"  # 503, with Retry-After when given
     HANG = "hang"  # never answer
     GARBAGE = "garbage"  # write bytes that are not HTTP/2, then close the connection
+    GOAWAY = "goaway"  # GOAWAY saying this stream was not processed, then close the connection
 
 
 _FAULT_STATUS = {
@@ -336,6 +338,12 @@ class FakeApns(FakeServer):
         rule = self.faults.take(token) if answer is None else None
         if rule is not None and rule.fault is ApnsFault.HANG:
             await self._stopping.wait()
+            return
+        if rule is not None and rule.fault is ApnsFault.GOAWAY:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                peer.protocol.close_connection(last_stream_id=max(0, stream_id - 2))
+            peer.flush()
+            peer.writer.close()
             return
         if rule is not None and rule.fault is ApnsFault.GARBAGE:
             peer.writer.write(_GARBAGE)

@@ -170,7 +170,13 @@ class H2Connection(asyncio.Protocol):
     async def request(self, headers: Sequence[tuple[str, str]], body: bytes) -> H2Response:
         """Send one request and wait for its whole response (cancel it to give up)."""
         await self._stream_slot()
-        stream_id = self._h2.get_next_available_stream_id()
+        try:
+            stream_id = self._h2.get_next_available_stream_id()
+        except h2.exceptions.NoAvailableStreamIDError:
+            # Every stream id used (2**30 requests): this connection is done, a new one takes over.
+            self._goaway = True
+            self._notify_closed()
+            raise StreamRefused("stream ids exhausted") from None
         stream = _Stream(asyncio.get_running_loop().create_future())
         self._streams[stream_id] = stream
         self._disarm_idle()
