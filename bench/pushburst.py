@@ -6,7 +6,8 @@ with the APNs client under test; prints one JSON object with what it measured.
 
 `--pushes` users each have one VoIP token; every round notifies one `Delivered` event per user
 at once and waits for every outcome. Latency = outcome time - the moment the burst was
-injected. Each round measures both clients, `h2` (`mxproxy.push.apns.ApnsClient`) and `httpx`
+injected; CPU time of this process per push (less disturbed by a busy machine than
+latency). Each round measures both clients, `h2` (`mxproxy.push.apns.ApnsClient`) and `httpx`
 (`bench.apns_httpx`, the earlier path), in alternating order, each after one warm-up push (the
 connection is open, as in a running service).
 """
@@ -89,10 +90,12 @@ async def burst(settings: PushSettings, transport: str, pushes: int, concurrency
         dispatcher.notify("u0", {"type": "Delivered", "callId": 0})
         await asyncio.wait_for(collector.done.wait(), 30)
         collector.expect(pushes)
+        cpu_started = time.process_time()
         started = time.perf_counter()
         for index in range(1, pushes + 1):
             dispatcher.notify(f"u{index}", {"type": "Delivered", "callId": index, "calledDevice": "3095"})
         await asyncio.wait_for(collector.done.wait(), 120)
+        cpu = time.process_time() - cpu_started
     finally:
         await dispatcher.close()
     latencies = [moment - started for moment in collector.times]
@@ -100,6 +103,7 @@ async def burst(settings: PushSettings, transport: str, pushes: int, concurrency
         "p50_ms": percentile(latencies, 0.5) * 1000,
         "p99_ms": percentile(latencies, 0.99) * 1000,
         "per_s": pushes / max(latencies),
+        "cpu_us_per_push": cpu / pushes * 1e6,
         "failed": collector.failed,
     }
 

@@ -3,8 +3,9 @@ into the push pipeline, through the current APNs client (h2 over asyncio TLS) an
 httpx one, in the same run, alternating, several rounds (`bench.pushburst`, a process of its
 own). The project's FakeApns (HTTP/2, provider-JWT auth) runs in the harness's process.
 
-Reported per client: the median over the rounds of p50/p99 latency (injection → outcome) and
-pushes/s; `speedup` = h2 pushes/s ÷ httpx pushes/s.
+Reported per client: the median over the rounds of p50/p99 latency (injection → outcome),
+pushes/s and the pipeline process's CPU time per push; `speedup` = h2 pushes/s ÷ httpx
+pushes/s.
 """
 
 from __future__ import annotations
@@ -52,6 +53,7 @@ async def run(ctx: BenchContext) -> ScenarioResult:
         result.add(f"{transport}_p50_ms", statistics.median(run["p50_ms"] for run in runs))
         result.add(f"{transport}_p99_ms", statistics.median(run["p99_ms"] for run in runs))
         result.add(f"{transport}_pushes_per_s", rates[transport])
+        result.add(f"{transport}_cpu_us_per_push", statistics.median(run["cpu_us_per_push"] for run in runs))
         failed = sum(int(run["failed"]) for run in runs)
         if failed:
             result.add(f"{transport}_failed", failed)

@@ -121,6 +121,7 @@ class H2Connection(asyncio.Protocol):
         self._ping_timeout = ping_timeout
         self._streams: dict[int, _Stream] = {}
         self._capacity = asyncio.Event()  # set when a window opens or a stream slot frees
+        self._flush_pending = False
         self._goaway = False
         self._closed = False
         self._idle_timer: asyncio.TimerHandle | None = None
@@ -184,7 +185,7 @@ class H2Connection(asyncio.Protocol):
             self._h2.send_headers(stream_id, list(headers), end_stream=not body)
             if body:
                 await self._send_body(stream_id, body)
-            self._flush()
+            self._flush_soon()
             return await stream.done
         except h2.exceptions.ProtocolError as exc:
             raise StreamRefused(f"stream not sendable: {type(exc).__name__}") from None
@@ -340,7 +341,14 @@ class H2Connection(asyncio.Protocol):
 
     # --- plumbing --------------------------------------------------------------------------------
 
+    def _flush_soon(self) -> None:
+        # Requests made in the same loop iteration (a burst) go out in one TLS write.
+        if not self._flush_pending:
+            self._flush_pending = True
+            asyncio.get_running_loop().call_soon(self._flush)
+
     def _flush(self) -> None:
+        self._flush_pending = False
         data = self._h2.data_to_send()
         if data and self._transport is not None and not self._transport.is_closing():
             self._transport.write(data)
