@@ -49,6 +49,13 @@ import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from mxproxy.fakes.apple import (
+    DEVELOPMENT_OID,
+    PRODUCTION_OID,
+    allowed_topics,
+    has_extension,
+    subject_uid,
+)
 from mxproxy.fakes.common import (
     DEFAULT_WAIT,
     Counter,
@@ -61,12 +68,10 @@ from mxproxy.fakes.common import (
     server_tls_context,
 )
 
-__all__ = ["ApnsFault", "FakeApns", "allowed_topics", "subject_uid"]
+__all__ = ["ApnsFault", "FakeApns"]
 
 PROVIDER_TOKEN_LIFETIME = 3600
-TOPICS_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.6")
-DEVELOPMENT_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.1")
-PRODUCTION_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.2")
+
 _PATH_PREFIX = "/3/device/"
 _GARBAGE = b"\x00\x00\x04\xff this is not an HTTP/2 frame\r\n\r\n"
 
@@ -370,7 +375,7 @@ class FakeApns(FakeServer):
         return self._check_provider_token(request.headers.get("authorization", ""))
 
     def _environment_ok(self, certificate: x509.Certificate) -> bool:
-        marks = {oid for oid in (DEVELOPMENT_OID, PRODUCTION_OID) if _has_extension(certificate, oid)}
+        marks = {oid for oid in (DEVELOPMENT_OID, PRODUCTION_OID) if has_extension(certificate, oid)}
         if self.environment is None or not marks:
             return True
         return (DEVELOPMENT_OID if self.environment == "sandbox" else PRODUCTION_OID) in marks
@@ -412,62 +417,6 @@ class FakeApns(FakeServer):
         except h2.exceptions.ProtocolError:
             return  # the client reset the stream or closed the connection meanwhile
         peer.flush()
-
-
-def subject_uid(certificate: x509.Certificate) -> str | None:
-    """The certificate subject's UID (its base topic)."""
-    values = certificate.subject.get_attributes_for_oid(x509.oid.NameOID.USER_ID)
-    if not values:
-        return None
-    value = values[0].value
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def allowed_topics(certificate: x509.Certificate) -> set[str]:
-    """The UID plus every string the topics extension lists (kinds are nested SEQUENCEs)."""
-    uid = subject_uid(certificate)
-    topics = {uid} if uid else set()
-    try:
-        extension = certificate.extensions.get_extension_for_oid(TOPICS_OID).value
-    except x509.ExtensionNotFound:
-        return topics
-    if isinstance(extension, x509.UnrecognizedExtension):
-        with contextlib.suppress(ValueError, IndexError):
-            for tag, body in _tlv(_sequence_body(extension.value)):
-                if tag == 0x0C:  # UTF8String: a topic; its kind follows as a SEQUENCE
-                    topics.add(body.decode())
-    return topics
-
-
-def _sequence_body(der: bytes) -> bytes:
-    items = list(_tlv(der))
-    if len(items) != 1 or items[0][0] != 0x30:
-        raise ValueError("not a SEQUENCE")
-    return items[0][1]
-
-
-def _tlv(data: bytes) -> list[tuple[int, bytes]]:
-    items, position = [], 0
-    while position < len(data):
-        tag, length = data[position], data[position + 1]
-        position += 2
-        if length >= 0x80:
-            count = length - 0x80
-            length = int.from_bytes(data[position : position + count], "big")
-            position += count
-        if position + length > len(data):
-            raise ValueError("truncated")
-        items.append((tag, data[position : position + length]))
-        position += length
-    return items
-
-
-def _has_extension(certificate: x509.Certificate, oid: x509.ObjectIdentifier) -> bool:
-    try:
-        certificate.extensions.get_extension_for_oid(oid)
-    except x509.ExtensionNotFound:
-        return False
-    return True
 
 
 def _peer_certificate(writer: asyncio.StreamWriter) -> x509.Certificate | None:
