@@ -3,7 +3,8 @@
 `notify()` only enqueues, so the PBX event handling never waits for a push service. A worker
 looks up the user's tokens, plans the pushes (`mxproxy.push.messages`) and queues one job per
 device, so a slow or hanging service costs that one push its timeout and nothing else (as long
-as `concurrency` > 1). 429 and 5xx answers are retried with exponential backoff, or after the
+as `concurrency` > 1). Push jobs are taken before events still to be expanded (a burst's
+first pushes go out while later events wait for their token lookup). 429 and 5xx answers are retried with exponential backoff, or after the
 service's Retry-After; a timeout is not retried (a hanging service would cost the timeout
 again). Dead tokens are removed from the registry, canonical replacements stored.
 
@@ -15,11 +16,12 @@ counter `sent`, `failed`, `removed`, `replaced`, `retried`, `dropped`.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Literal, Protocol
 
 from mxproxy.push.apns import ApnsClient
@@ -71,6 +73,13 @@ class _PushJob:
     attempt: int = 1
 
 
+@dataclass(frozen=True, order=True)
+class _Queued:
+    priority: int
+    sequence: int
+    job: _EventJob | _PushJob = field(compare=False)
+
+
 class PushDispatcher:
     """Queue and send pushes for PBX events; see the module docstring."""
 
@@ -107,7 +116,10 @@ class PushDispatcher:
         self._max_retry_after = max_retry_after
         self._drain_timeout = drain_timeout
         self._on_outcome = on_outcome
-        self._queue: asyncio.Queue[_EventJob | _PushJob] = asyncio.Queue(maxsize=queue_size)
+        # Pushes ready to go are taken before events still to be looked up, so in a burst the
+        # first call's push does not wait for every other call's token lookup.
+        self._queue: asyncio.PriorityQueue[_Queued] = asyncio.PriorityQueue(maxsize=queue_size)
+        self._sequence = itertools.count()
         self._workers: list[asyncio.Task[None]] = []
         self._retries: set[asyncio.Task[None]] = set()
         self._closed = False
@@ -174,7 +186,7 @@ class PushDispatcher:
 
     def _drop_leftovers(self) -> None:
         while not self._queue.empty():
-            self._abandon(self._queue.get_nowait())
+            self._abandon(self._queue.get_nowait().job)
             self._queue.task_done()
 
     def _abandon(self, job: _EventJob | _PushJob) -> None:
@@ -186,7 +198,7 @@ class PushDispatcher:
 
     async def _work(self) -> None:
         while True:
-            job = await self._queue.get()
+            job = (await self._queue.get()).job
             try:
                 if isinstance(job, _EventJob):
                     await self._expand(job)
@@ -289,7 +301,8 @@ class PushDispatcher:
 
     def _enqueue(self, job: _EventJob | _PushJob) -> bool:
         try:
-            self._queue.put_nowait(job)
+            priority = 0 if isinstance(job, _PushJob) else 1
+            self._queue.put_nowait(_Queued(priority, next(self._sequence), job))
         except asyncio.QueueFull:
             return False
         return True
