@@ -5,10 +5,12 @@ connection whose peer stops answering is found by PING before a push needs it.""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from push_testkit import (
@@ -171,3 +173,32 @@ async def test_the_first_push_after_fcm_closed_an_idle_connection_goes_out_at_on
     assert (second.result, second.attempts) == ("sent", 1)
     assert [request.connection for request in fcm.messages()] == [1, 2]
     assert dispatcher.stats["fcm"]["retried"] == 0
+
+
+async def test_bodies_beyond_the_flow_control_windows_wait_for_them() -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    bearer = jwt.encode(
+        {"iss": "TEAM", "iat": int(time.time())}, key, algorithm="ES256", headers={"kid": KEY_ID}
+    )
+    async with FakeApns(provider_keys={KEY_ID: key.public_key()}) as apns:
+        tls = tls_context(None)
+        tls.load_verify_locations(cadata=apns.ca_pem.decode())
+        tls.set_alpn_protocols(["h2"])
+        connection = await open_h2_connection("127.0.0.1", apns.port, tls)
+        body = b"x" * 150_000  # over both 65,535-byte initial windows
+        headers = [
+            (":method", "POST"),
+            (":scheme", "https"),
+            (":authority", f"127.0.0.1:{apns.port}"),
+            (":path", f"/3/device/{VOIP_TOKEN}"),
+            ("apns-topic", VOIP),
+            ("authorization", f"bearer {bearer}"),
+        ]
+        try:
+            responses = await asyncio.wait_for(
+                asyncio.gather(*(connection.request(headers, body) for _ in range(3))), 10
+            )
+        finally:
+            await connection.aclose()
+    assert [response.status for response in responses] == [200, 200, 200]
+    assert [len(request.body) for request in apns.requests] == [len(body)] * 3

@@ -4,9 +4,10 @@
 looks up the user's tokens, plans the pushes (`mxproxy.push.messages`) and queues one job per
 device, so a slow or hanging service costs that one push its timeout and nothing else (as long
 as `concurrency` > 1). Push jobs are taken before events still to be expanded (a burst's
-first pushes go out while later events wait for their token lookup). 429 and 5xx answers are retried with exponential backoff, or after the
-service's Retry-After; a timeout is not retried (a hanging service would cost the timeout
-again). Dead tokens are removed from the registry, canonical replacements stored.
+first pushes go out while later events wait for their token lookup). 429 and 5xx answers are
+retried with exponential backoff, or after the service's Retry-After; a timeout is not
+retried (a hanging service would cost the timeout again). Dead tokens are removed from the
+registry, canonical replacements stored.
 
 Every outcome is logged (tokens shortened, keys never) and counted in `stats`:
 `stats[service][counter]` with service `apns`, `fcm` (legacy), `fcm_v1` and `total`, and
