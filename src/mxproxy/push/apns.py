@@ -18,6 +18,7 @@ Provider tokens (ES256 JWT, header `{alg, kid}`, claims `{iss: teamId, iat}`) ar
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import ssl
 import time
@@ -236,11 +237,16 @@ def _channel_identity(credential: ApnCredential, base_url: str) -> tuple[str, st
     return (str(credential.source), base_url)
 
 
+@functools.cache
+def _authority(base_url: str) -> str:
+    return urlsplit(base_url).netloc
+
+
 def _headers(base_url: str, token: str, push: ApnsPush, authorization: str) -> list[tuple[str, str]]:
     headers: list[tuple[str, str]] = [
         (":method", "POST"),
         (":scheme", "https" if base_url.startswith("https://") else "http"),
-        (":authority", urlsplit(base_url).netloc),
+        (":authority", _authority(base_url)),
         # Unique per device: kept out of the HPACK table so it never evicts the provider token.
         cast(tuple[str, str], NeverIndexedHeaderTuple(":path", f"/3/device/{quote(token, safe='')}")),
         ("apns-push-type", push.push_type),
