@@ -1,0 +1,240 @@
+"""The shared PostgreSQL engine: a pool of asyncpg connections that rides out server restarts.
+
+Each statement borrows a pooled connection for its own duration, so a connection the server
+dropped (restart, failover, idle cut) is only ever a failed call, never a stuck store: asyncpg
+notices the closed socket and the pool opens a fresh connection on the next borrow. Every wait
+is bounded (connecting, borrowing, each statement), so an unreachable server turns into
+`StoreUnavailable` within seconds instead of hanging requests.
+
+Migrations are serialised between processes by a transaction-scoped advisory lock, so several
+instances may start at once on an empty database. The URL's password never reaches a log line
+or an error message: `name` is the URL without it, and driver messages are scrubbed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Final
+
+import asyncpg
+
+from mxproxy.store.database import Executor, Row
+from mxproxy.store.errors import ConstraintViolation, StoreError, StoreUnavailable
+from mxproxy.store.schema import SCHEMA_VERSION, Dialect, migration_sql
+
+__all__ = ["PostgresDatabase", "is_postgres_url", "redact_url"]
+
+logger = logging.getLogger(__name__)
+
+CONNECT_TIMEOUT: Final = 5.0
+# Borrowing a connection includes opening one when the pool has none idle.
+ACQUIRE_TIMEOUT: Final = 10.0
+COMMAND_TIMEOUT: Final = 10.0
+CLOSE_TIMEOUT: Final = 10.0
+POOL_MIN: Final = 1
+POOL_MAX: Final = 10
+# pg_advisory_xact_lock key of the migrations: "mxproxy" in ASCII.
+_MIGRATION_LOCK: Final = 0x6D7870726F7879
+_SCHEMES: Final = ("postgresql://", "postgres://")
+
+# What a server restart, failover or network trouble looks like to a client: retry later.
+_UNAVAILABLE: Final = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,  # includes "connection was closed in the middle of operation"
+    asyncpg.OperatorInterventionError,  # admin/crash shutdown, "the database system is starting up"
+    asyncpg.InsufficientResourcesError,  # too many connections, disk full
+    asyncpg.TransactionRollbackError,  # serialization failure, deadlock: the retry succeeds
+)
+
+
+def is_postgres_url(text: str) -> bool:
+    """Whether `--db`/`DB`/`[store] url` names a PostgreSQL database rather than a file."""
+    return text.startswith(_SCHEMES)
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password (in the user part or a `password=` parameter) replaced by ***."""
+    parts = urllib.parse.urlsplit(url)
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    netloc = parts.netloc
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
+    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    if any(name == "password" for name, _ in query):
+        masked = [(name, "***" if name == "password" else value) for name, value in query]
+        query_text = urllib.parse.urlencode(masked, safe="*")
+    else:
+        query_text = parts.query
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query_text, parts.fragment))
+
+
+class PostgresDatabase:
+    """A pooled PostgreSQL database; create it with `PostgresDatabase.connect`."""
+
+    dialect: Dialect = "postgresql"
+
+    def __init__(self, pool: asyncpg.Pool, name: str, secrets: tuple[str, ...]) -> None:
+        self.name = name
+        self._pool = pool
+        self._secrets = secrets
+
+    @classmethod
+    async def connect(
+        cls, url: str, *, min_size: int = POOL_MIN, max_size: int = POOL_MAX
+    ) -> PostgresDatabase:
+        """Open a pool on the database at `url`; raises `StoreUnavailable` when it cannot be reached."""
+        name = redact_url(url)
+        secrets = _secrets_of(url)
+        try:
+            pool = await asyncpg.create_pool(
+                url,
+                min_size=min_size,
+                max_size=max_size,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
+            )
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(f"{name}: cannot connect: {_scrub(exc, secrets)}") from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as exc:
+            # Wrong password, unknown database, malformed URL: not worth retrying.
+            raise StoreError(f"{name}: cannot use the database: {_scrub(exc, secrets)}") from None
+        return cls(pool, name, secrets)
+
+    async def close(self) -> None:
+        try:
+            with self._errors():
+                await asyncio.wait_for(self._pool.close(), CLOSE_TIMEOUT)
+        except StoreError:
+            self._pool.terminate()
+
+    async def migrate(self) -> None:
+        with self._errors():
+            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                async with connection.transaction():
+                    await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                    await connection.execute(
+                        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+                    )
+                    await connection.execute(
+                        "INSERT INTO schema_version (version)"
+                        " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)"
+                    )
+                    version = await _schema_version(connection)
+                if version > SCHEMA_VERSION:
+                    raise StoreError(
+                        f"{self.name}: schema version {version} is newer than this program's"
+                        f" ({SCHEMA_VERSION})"
+                    )
+                for number in range(version + 1, SCHEMA_VERSION + 1):
+                    async with connection.transaction():
+                        await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                        # Re-read under the lock: another instance may have migrated meanwhile.
+                        if await _schema_version(connection) >= number:
+                            continue
+                        for statement in migration_sql(number, "postgresql"):
+                            await connection.execute(statement)
+                        await connection.execute("UPDATE schema_version SET version = $1", number)
+                    logger.info("store %s migrated to schema version %d", self.name, number)
+
+    async def ping(self) -> None:
+        await self.fetchrow("SELECT 1")
+
+    async def execute(self, sql: str, *args: object) -> int:
+        with self._errors():
+            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                return _rowcount(await connection.execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        with self._errors():
+            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                return [tuple(record) for record in await connection.fetch(sql, *args)]
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        with self._errors():
+            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+                record = await connection.fetchrow(sql, *args)
+                return None if record is None else tuple(record)
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Executor]:
+        with self._errors():
+            async with (
+                self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection,
+                connection.transaction(),
+            ):
+                yield _Transaction(connection, self._errors)
+
+    @contextlib.contextmanager
+    def _errors(self) -> Iterator[None]:
+        """Driver and network failures as the store's errors, without the password."""
+        try:
+            yield
+        except StoreError:
+            raise
+        except asyncpg.IntegrityConstraintViolationError as exc:
+            raise ConstraintViolation(f"constraint violated: {_scrub(exc, self._secrets)}") from None
+        except _UNAVAILABLE as exc:
+            raise StoreUnavailable(
+                f"{self.name}: database unavailable: {_scrub(exc, self._secrets)}"
+            ) from None
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+            raise StoreError(f"database error: {_scrub(exc, self._secrets)}") from None
+
+
+class _Transaction:
+    """Statements on the one connection a transaction holds."""
+
+    def __init__(
+        self, connection: asyncpg.pool.PoolConnectionProxy, errors: Callable[[], AbstractContextManager[None]]
+    ) -> None:
+        self._connection = connection
+        self._errors = errors
+
+    async def execute(self, sql: str, *args: object) -> int:
+        with self._errors():
+            return _rowcount(await self._connection.execute(sql, *args))
+
+    async def fetch(self, sql: str, *args: object) -> list[Row]:
+        with self._errors():
+            return [tuple(record) for record in await self._connection.fetch(sql, *args)]
+
+    async def fetchrow(self, sql: str, *args: object) -> Row | None:
+        with self._errors():
+            record = await self._connection.fetchrow(sql, *args)
+            return None if record is None else tuple(record)
+
+
+async def _schema_version(connection: asyncpg.pool.PoolConnectionProxy) -> int:
+    return int(await connection.fetchval("SELECT version FROM schema_version"))
+
+
+def _rowcount(status: str) -> int:
+    """The row count at the end of a command tag ("DELETE 1", "INSERT 0 3"); 0 when absent."""
+    last = status.rpartition(" ")[2]
+    return int(last) if last.isdigit() else 0
+
+
+def _secrets_of(url: str) -> tuple[str, ...]:
+    """The URL's password in every spelling a message could quote it in."""
+    parts = urllib.parse.urlsplit(url)
+    found: list[str] = []
+    userinfo, at, _ = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        found.append(userinfo.partition(":")[2])
+    found += [value for name, value in urllib.parse.parse_qsl(parts.query) if name == "password"]
+    spellings = {spelling for secret in found for spelling in (secret, urllib.parse.unquote(secret))}
+    # Longest first, so a password containing another is masked whole.
+    return tuple(sorted((s for s in spellings if s), key=len, reverse=True))
+
+
+def _scrub(exc: BaseException, secrets: tuple[str, ...]) -> str:
+    text = str(exc) or type(exc).__name__
+    for secret in secrets:
+        text = text.replace(secret, "***")
+    return text
