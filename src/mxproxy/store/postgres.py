@@ -66,12 +66,19 @@ def redact_url(url: str) -> str:
     if at and ":" in userinfo:
         netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
     query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
+    query_text = parts.query
     if any(name == "password" for name, _ in query):
         masked = [(name, "***" if name == "password" else value) for name, value in query]
         query_text = urllib.parse.urlencode(masked, safe="*")
-    else:
-        query_text = parts.query
-    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path, query_text, parts.fragment))
+    if (netloc, query_text) == (parts.netloc, parts.query):
+        return url
+    # Not urlunsplit: it would turn an empty host ("postgresql:///db", the unix socket) into "postgresql:/db".
+    text = f"{parts.scheme}://{netloc}{parts.path}"
+    if query_text:
+        text += f"?{query_text}"
+    if parts.fragment:
+        text += f"#{parts.fragment}"
+    return text
 
 
 class PostgresDatabase:
