@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mxproxy.durations import parse_duration
-from mxproxy.store.postgres import is_postgres_url, redact_url
 from mxproxy.store.secretbox import KEY_SIZE, decode_key
+from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DEFAULT_PROVISIONING",

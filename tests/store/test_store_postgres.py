@@ -9,10 +9,13 @@ import urllib.parse
 
 import asyncpg
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from mxproxy.store import DeviceToken, Store, StoredUser, StoreError, StoreUnavailable, redact_url
 from mxproxy.store.postgres import PostgresDatabase
 from mxproxy.store.secretbox import KEY_SIZE
+from mxproxy.store.urls import url_secrets
 from pgserver import PostgresServer
 
 KEY = bytes(range(KEY_SIZE))
@@ -133,3 +136,27 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+PASSWORDS = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_categories=("Cs",)), min_size=4
+)
+
+
+@given(password=PASSWORDS, user=st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True))
+def test_no_spelling_of_the_password_survives_redaction(password: str, user: str) -> None:
+    quoted = urllib.parse.quote(password, safe="")
+    # A password that happens to be part of the rest of the URL cannot be told from it.
+    rest = f"postgresql://{user}:***@db.example:5432/mxproxy?sslmode=require&password=***"
+    assume(password not in rest and quoted not in rest)
+    for url in (
+        f"postgresql://{user}:{quoted}@db.example:5432/mxproxy",
+        f"postgresql://{user}@db.example/mxproxy?sslmode=require&password={quoted}",
+    ):
+        shown = redact_url(url)
+        assert quoted not in shown
+        assert password not in shown
+        assert "***" in shown
+        assert shown.startswith(f"postgresql://{user}")
+        # What a driver message could quote is masked too, raw or decoded.
+        assert password in url_secrets(url)

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Final, cast, get_args
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
 from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
-from mxproxy.store.postgres import PostgresDatabase, is_postgres_url
 from mxproxy.store.schema import Dialect
 from mxproxy.store.secretbox import SecretBox, SecretError, load_or_create_key
 from mxproxy.store.sqlite import SQLiteDatabase
+from mxproxy.store.urls import is_postgres_url
 
 if TYPE_CHECKING:
     from mxproxy.config import StoreConfig
@@ -56,6 +56,8 @@ class Store:
         box = SecretBox(key)
         database: Database
         if isinstance(target, str) and is_postgres_url(target):
+            from mxproxy.store.postgres import PostgresDatabase
+
             database = await PostgresDatabase.connect(target)
         else:
             database = await SQLiteDatabase.open(Path(target))

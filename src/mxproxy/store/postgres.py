@@ -9,6 +9,8 @@ is bounded (connecting, borrowing, each statement), so an unreachable server tur
 Migrations are serialised between processes by a transaction-scoped advisory lock, so several
 instances may start at once on an empty database. The URL's password never reaches a log line
 or an error message: `name` is the URL without it, and driver messages are scrubbed.
+
+Imported only when a PostgreSQL URL is opened: the SQLite default does not load asyncpg.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractContextManager
 from typing import Final
@@ -26,8 +27,9 @@ import asyncpg
 from mxproxy.store.database import Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, StoreUnavailable
 from mxproxy.store.schema import SCHEMA_VERSION, Dialect, migration_sql
+from mxproxy.store.urls import redact_url, url_secrets
 
-__all__ = ["PostgresDatabase", "is_postgres_url", "redact_url"]
+__all__ = ["PostgresDatabase"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +42,6 @@ POOL_MIN: Final = 1
 POOL_MAX: Final = 10
 # pg_advisory_xact_lock key of the migrations: "mxproxy" in ASCII.
 _MIGRATION_LOCK: Final = 0x6D7870726F7879
-_SCHEMES: Final = ("postgresql://", "postgres://")
 
 # What a server restart, failover or network trouble looks like to a client: retry later.
 _UNAVAILABLE: Final = (
@@ -51,34 +52,6 @@ _UNAVAILABLE: Final = (
     asyncpg.InsufficientResourcesError,  # too many connections, disk full
     asyncpg.TransactionRollbackError,  # serialization failure, deadlock: the retry succeeds
 )
-
-
-def is_postgres_url(text: str) -> bool:
-    """Whether `--db`/`DB`/`[store] url` names a PostgreSQL database rather than a file."""
-    return text.startswith(_SCHEMES)
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password (in the user part or a `password=` parameter) replaced by ***."""
-    parts = urllib.parse.urlsplit(url)
-    userinfo, at, hosts = parts.netloc.rpartition("@")
-    netloc = parts.netloc
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{hosts}"
-    query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
-    query_text = parts.query
-    if any(name == "password" for name, _ in query):
-        masked = [(name, "***" if name == "password" else value) for name, value in query]
-        query_text = urllib.parse.urlencode(masked, safe="*")
-    if (netloc, query_text) == (parts.netloc, parts.query):
-        return url
-    # Not urlunsplit: it would turn an empty host ("postgresql:///db", the unix socket) into "postgresql:/db".
-    text = f"{parts.scheme}://{netloc}{parts.path}"
-    if query_text:
-        text += f"?{query_text}"
-    if parts.fragment:
-        text += f"#{parts.fragment}"
-    return text
 
 
 class PostgresDatabase:
@@ -97,7 +70,7 @@ class PostgresDatabase:
     ) -> PostgresDatabase:
         """Open a pool on the database at `url`; raises `StoreUnavailable` when it cannot be reached."""
         name = redact_url(url)
-        secrets = _secrets_of(url)
+        secrets = url_secrets(url)
         try:
             pool = await asyncpg.create_pool(
                 url,
@@ -225,19 +198,6 @@ def _rowcount(status: str) -> int:
     """The row count at the end of a command tag ("DELETE 1", "INSERT 0 3"); 0 when absent."""
     last = status.rpartition(" ")[2]
     return int(last) if last.isdigit() else 0
-
-
-def _secrets_of(url: str) -> tuple[str, ...]:
-    """The URL's password in every spelling a message could quote it in."""
-    parts = urllib.parse.urlsplit(url)
-    found: list[str] = []
-    userinfo, at, _ = parts.netloc.rpartition("@")
-    if at and ":" in userinfo:
-        found.append(userinfo.partition(":")[2])
-    found += [value for name, value in urllib.parse.parse_qsl(parts.query) if name == "password"]
-    spellings = {spelling for secret in found for spelling in (secret, urllib.parse.unquote(secret))}
-    # Longest first, so a password containing another is masked whole.
-    return tuple(sorted((s for s in spellings if s), key=len, reverse=True))
 
 
 def _scrub(exc: BaseException, secrets: tuple[str, ...]) -> str:
