@@ -60,14 +60,24 @@ async def test_a_server_restart_is_ridden_out(postgres_server: PostgresServer, p
         assert [token.login for token in await store.tokens()] == [USERS[0].login]
 
 
+async def _in_a_transaction(database: PostgresDatabase, sql: str) -> None:
+    async with database.transaction() as tx:
+        await tx.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+        await tx.fetch(sql)
+
+
+@pytest.mark.parametrize("inside", ["statement", "transaction"])
 async def test_a_statement_in_flight_when_the_server_stops(
-    postgres_server: PostgresServer, postgres_url: str
+    postgres_server: PostgresServer, postgres_url: str, inside: str
 ) -> None:
     database = await PostgresDatabase.connect(postgres_url)
     holder = await asyncpg.connect(postgres_url)
     try:
         await holder.execute("SELECT pg_advisory_lock(7)")
-        blocked = asyncio.create_task(database.fetch("SELECT pg_advisory_lock(7)"))
+        wait = "SELECT pg_advisory_lock(7)"
+        blocked = asyncio.create_task(
+            database.fetch(wait) if inside == "statement" else _in_a_transaction(database, wait)
+        )
         # Wait (server-side) until the store's statement is queued behind the lock.
         await holder.execute(
             "DO $$ BEGIN WHILE NOT EXISTS"
@@ -81,6 +91,8 @@ async def test_a_statement_in_flight_when_the_server_stops(
         holder.terminate()
         await asyncio.to_thread(postgres_server.start)
     assert await database.fetch("SELECT 42") == [(42,)]
+    # The transaction cut short left nothing behind.
+    assert await database.fetch("SELECT to_regclass('t') IS NULL") == [(True,)]
     await database.close()
 
 

@@ -96,31 +96,34 @@ class PostgresDatabase:
     async def migrate(self) -> None:
         with self._errors():
             async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
-                async with connection.transaction():
-                    await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-                    await connection.execute(
-                        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
-                    )
-                    await connection.execute(
-                        "INSERT INTO schema_version (version)"
-                        " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)"
-                    )
-                    version = await _schema_version(connection)
-                if version > SCHEMA_VERSION:
-                    raise StoreError(
-                        f"{self.name}: schema version {version} is newer than this program's"
-                        f" ({SCHEMA_VERSION})"
-                    )
-                for number in range(version + 1, SCHEMA_VERSION + 1):
-                    async with connection.transaction():
-                        await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
-                        # Re-read under the lock: another instance may have migrated meanwhile.
-                        if await _schema_version(connection) >= number:
-                            continue
-                        for statement in migration_sql(number, "postgresql"):
-                            await connection.execute(statement)
-                        await connection.execute("UPDATE schema_version SET version = $1", number)
-                    logger.info("store %s migrated to schema version %d", self.name, number)
+                await self._migrate(connection)
+
+    async def _migrate(self, connection: asyncpg.pool.PoolConnectionProxy) -> None:
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await connection.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)"
+            )
+            await connection.execute(
+                "INSERT INTO schema_version (version)"
+                " SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM schema_version)"
+            )
+            version = await _schema_version(connection)
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.name}: schema version {version} is newer than this program's"
+                f" ({SCHEMA_VERSION})"
+            )
+        for number in range(version + 1, SCHEMA_VERSION + 1):
+            async with connection.transaction():
+                await connection.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+                # Re-read under the lock: another instance may have migrated meanwhile.
+                if await _schema_version(connection) >= number:
+                    continue
+                for statement in migration_sql(number, "postgresql"):
+                    await connection.execute(statement)
+                await connection.execute("UPDATE schema_version SET version = $1", number)
+            logger.info("store %s migrated to schema version %d", self.name, number)
 
     async def ping(self) -> None:
         await self.fetchrow("SELECT 1")
@@ -163,7 +166,14 @@ class PostgresDatabase:
             raise StoreUnavailable(
                 f"{self.name}: database unavailable: {_scrub(exc, self._secrets)}"
             ) from None
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError) as exc:
+        except asyncpg.InterfaceError as exc:
+            lost = _lost_connection(exc)
+            if lost is None:
+                raise StoreError(f"database error: {_scrub(exc, self._secrets)}") from None
+            raise StoreUnavailable(
+                f"{self.name}: database unavailable: {_scrub(lost, self._secrets)}"
+            ) from None
+        except (asyncpg.PostgresError, asyncpg.InternalClientError) as exc:
             raise StoreError(f"database error: {_scrub(exc, self._secrets)}") from None
 
 
@@ -192,6 +202,21 @@ class _Transaction:
 
 async def _schema_version(connection: asyncpg.pool.PoolConnectionProxy) -> int:
     return int(await connection.fetchval("SELECT version FROM schema_version"))
+
+
+def _lost_connection(exc: BaseException) -> BaseException | None:
+    """The connection failure an InterfaceError was raised while handling, if any.
+
+    A transaction cut by a lost connection ends in asyncpg's "cannot call
+    Transaction.__aexit__(): the underlying connection is closed", which replaces the failure
+    behind it; that one decides how the call failed.
+    """
+    cause = exc.__context__
+    while cause is not None:
+        if isinstance(cause, (StoreUnavailable, *_UNAVAILABLE)):
+            return cause
+        cause = cause.__context__
+    return None
 
 
 def _rowcount(status: str) -> int:
