@@ -51,7 +51,10 @@ class PostgresServer:
         self.password = secrets.token_urlsafe(16)
         self.port = 0
         self._as_postgres = os.geteuid() == 0
-        self.directory = Path(tempfile.mkdtemp(prefix="mxproxy-pg-"))
+        # /tmp rather than $TMPDIR: the postgres user must reach it, and unix socket paths are
+        # limited to about 100 bytes.
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        self.directory = Path(tempfile.mkdtemp(prefix="mxproxy-pg-", dir=base))
         self.data = self.directory / "data"
         self.log = self.directory / "server.log"
         self._databases = 0

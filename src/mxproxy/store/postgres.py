@@ -78,6 +78,7 @@ class PostgresDatabase:
                 max_size=max_size,
                 timeout=CONNECT_TIMEOUT,
                 command_timeout=COMMAND_TIMEOUT,
+                reset=_no_reset,
             )
         except _UNAVAILABLE as exc:
             raise StoreUnavailable(f"{name}: cannot connect: {_scrub(exc, secrets)}") from None
@@ -85,6 +86,22 @@ class PostgresDatabase:
             # Wrong password, unknown database, malformed URL: not worth retrying.
             raise StoreError(f"{name}: cannot use the database: {_scrub(exc, secrets)}") from None
         return cls(pool, name, secrets)
+
+    @contextlib.asynccontextmanager
+    async def _borrow(self) -> AsyncIterator[asyncpg.pool.PoolConnectionProxy]:
+        """A pooled connection; one that failed on the network or timed out is dropped, not reused.
+
+        Dropping it (no goodbye round trip) matters on a partitioned network, where a polite
+        close or a cancel request would wait exactly when the caller must move on.
+        """
+        connection = await self._pool.acquire(timeout=ACQUIRE_TIMEOUT)
+        try:
+            yield connection
+        except (*_UNAVAILABLE, asyncio.CancelledError):
+            connection.terminate()
+            raise
+        finally:
+            await self._pool.release(connection)
 
     async def close(self) -> None:
         try:
@@ -95,7 +112,7 @@ class PostgresDatabase:
 
     async def migrate(self) -> None:
         with self._errors():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            async with self._borrow() as connection:
                 await self._migrate(connection)
 
     async def _migrate(self, connection: asyncpg.pool.PoolConnectionProxy) -> None:
@@ -130,27 +147,24 @@ class PostgresDatabase:
 
     async def execute(self, sql: str, *args: object) -> int:
         with self._errors():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            async with self._borrow() as connection:
                 return _rowcount(await connection.execute(sql, *args))
 
     async def fetch(self, sql: str, *args: object) -> list[Row]:
         with self._errors():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            async with self._borrow() as connection:
                 return [tuple(record) for record in await connection.fetch(sql, *args)]
 
     async def fetchrow(self, sql: str, *args: object) -> Row | None:
         with self._errors():
-            async with self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection:
+            async with self._borrow() as connection:
                 record = await connection.fetchrow(sql, *args)
                 return None if record is None else tuple(record)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[Executor]:
         with self._errors():
-            async with (
-                self._pool.acquire(timeout=ACQUIRE_TIMEOUT) as connection,
-                connection.transaction(),
-            ):
+            async with self._borrow() as connection, connection.transaction():
                 yield _Transaction(connection, self._errors)
 
     @contextlib.contextmanager
@@ -202,6 +216,12 @@ class _Transaction:
 
 async def _schema_version(connection: asyncpg.pool.PoolConnectionProxy) -> int:
     return int(await connection.fetchval("SELECT version FROM schema_version"))
+
+
+async def _no_reset(connection: asyncpg.Connection) -> None:
+    """Skip the pool's reset query on release (one more round trip per call): the store leaves
+    no session state behind (no SET, LISTEN, cursor or session-level advisory lock; migrations
+    use transaction-scoped locks). asyncpg still rolls back a transaction left open."""
 
 
 def _lost_connection(exc: BaseException) -> BaseException | None:
