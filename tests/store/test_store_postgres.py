@@ -78,12 +78,13 @@ async def test_a_statement_in_flight_when_the_server_stops(
         blocked = asyncio.create_task(
             database.fetch(wait) if inside == "statement" else _in_a_transaction(database, wait)
         )
-        # Wait (server-side) until the store's statement is queued behind the lock.
+        # Wait (server-side, at most 30 s) until the store's statement is queued behind the lock.
+        waiting = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
         await holder.execute(
-            "DO $$ BEGIN WHILE NOT EXISTS"
-            " (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
-            " LOOP PERFORM pg_sleep(0.01); END LOOP; END $$"
+            f"DO $$ BEGIN FOR attempt IN 1..3000 LOOP EXIT WHEN {waiting};"
+            " PERFORM pg_sleep(0.01); END LOOP; END $$"
         )
+        assert await holder.fetchval(f"SELECT {waiting}"), "the store's statement never queued"
         await asyncio.to_thread(postgres_server.stop)
         with pytest.raises(StoreUnavailable, match="unavailable"):
             await blocked
