@@ -32,9 +32,11 @@ def test_url_with_a_key_selects_postgresql(tmp_path: Path) -> None:
     assert "S3cret-Pw" not in repr(store)
 
 
-def test_url_with_a_key_file(tmp_path: Path) -> None:
-    store = load(tmp_path, f'url = "{URL}"\nkeyFile = "/etc/mxproxy/store.key"')
+def test_url_with_a_key_file_and_a_pool_size(tmp_path: Path) -> None:
+    store = load(tmp_path, f'url = "{URL}"\nkeyFile = "/etc/mxproxy/store.key"\npoolSize = 4')
     assert store.key_path == Path("/etc/mxproxy/store.key")
+    assert store.pool_size == 4
+    assert load(tmp_path, "").pool_size == 10
 
 
 def test_url_without_a_key_is_refused_without_showing_the_url(tmp_path: Path) -> None:
@@ -49,6 +51,9 @@ def test_url_without_a_key_is_refused_without_showing_the_url(tmp_path: Path) ->
         (f'path = "x.db"\nurl = "{URL}"\nkey = "{KEY_TEXT}"', "store: give either path or url, not both"),
         ('url = "mysql://u:p@h/db"', "store.url: must be a postgresql:// URL"),
         ("url = 5", "store.url: must be a string"),
+        ("poolSize = 0", "store.poolSize: must be a whole number from 1 to 1000"),
+        ("poolSize = true", "store.poolSize: must be a whole number from 1 to 1000"),
+        ('poolSize = "10"', "store.poolSize: must be a whole number from 1 to 1000"),
     ],
 )
 def test_bad_urls(tmp_path: Path, store: str, expected: str) -> None:

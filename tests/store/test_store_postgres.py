@@ -173,3 +173,19 @@ def test_no_spelling_of_the_password_survives_redaction(password: str, user: str
         assert shown.startswith(f"postgresql://{user}")
         # What a driver message could quote is masked too, raw or decoded.
         assert password in url_secrets(url)
+
+
+async def test_the_pool_holds_at_most_pool_size_connections(postgres_url: str) -> None:
+    async with await Store.open(postgres_url, KEY, pool_size=2) as store:
+        for user in USERS[:4]:
+            await store.save_user(user)
+        assert await asyncio.gather(*(store.get_user(user.login) for user in USERS[:4] * 5)) == USERS[:4] * 5
+        counter = await asyncpg.connect(postgres_url)
+        try:
+            others = await counter.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await counter.close()
+    assert 1 <= others <= 2

@@ -46,10 +46,11 @@ class Store:
         self._closed = False
 
     @classmethod
-    async def open(cls, target: Path | str, key: bytes) -> Store:
+    async def open(cls, target: Path | str, key: bytes, *, pool_size: int = 10) -> Store:
         """Open (creating and migrating as needed) the database, sealed with `key`.
 
-        `target` is a PostgreSQL URL (`postgresql://USER:PASS@HOST:PORT/DB`) or an SQLite file.
+        `target` is a PostgreSQL URL (`postgresql://USER:PASS@HOST:PORT/DB`, at most
+        `pool_size` connections) or an SQLite file.
         Raises `WrongStoreKey` when `key` is not the database's key, `StoreUnavailable` when the
         server cannot be reached, `StoreError` otherwise.
         """
@@ -58,7 +59,7 @@ class Store:
         if isinstance(target, str) and is_postgres_url(target):
             from mxproxy.store.postgres import PostgresDatabase
 
-            database = await PostgresDatabase.connect(target)
+            database = await PostgresDatabase.connect(target, max_size=pool_size)
         else:
             database = await SQLiteDatabase.open(Path(target))
         try:
@@ -278,7 +279,7 @@ async def open_store(config: StoreConfig) -> Store:
     key = config.key
     if key is None:
         key = await asyncio.to_thread(load_or_create_key, config.key_path)
-    return await Store.open(config.url or config.path, key)
+    return await Store.open(config.url or config.path, key, pool_size=config.pool_size)
 
 
 _USER_SELECT: Final = "SELECT login, mx_login, mx_host, mx_port, mx_password, created_at FROM users"
