@@ -19,9 +19,9 @@ import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.events import CallEvent, Event, MailIncomingEvent
 from mxproxy.mx.messages import Voicemail
+from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.session import UserSession
 
 __all__ = ["MAX_CALLS", "MAX_RECORDINGS", "RECORDING", "CallState"]
