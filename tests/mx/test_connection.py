@@ -349,6 +349,28 @@ def test_an_answer_between_timeouts_restarts_the_count() -> None:
     assert connection.state is State.READY
 
 
+def test_an_acknowledgement_between_timeouts_restarts_the_count_too() -> None:
+    connection, clock = _logged_in()
+    for _ in range(2):
+        _sent(connection, commands.ServiceList())
+    clock.now += 7.0
+    connection.handle_time()
+    held = _sent(connection, commands.HoldCall(7, "3095"))
+    connection.receive_data(encode_frame(held, b"<HoldCallResponse/>"))  # acknowledged, no event
+    clock.now += 7.0
+    [timed_out] = connection.handle_time()
+    assert timed_out == CommandTimedOut(held, commands.HoldCall(7, "3095"), 7.0)
+    assert connection.state is State.READY
+
+
+def test_answered_commands_leave_no_deadlines_behind() -> None:
+    connection, _ = _logged_in()
+    for _ in range(10_000):
+        invoke_id = _sent(connection, commands.ServiceList())
+        connection.receive_data(encode_frame(invoke_id, b"<ok/>"))
+    assert len(connection._deadlines) <= 65
+
+
 def test_a_frame_that_stalls_midway_means_the_connection_is_hung() -> None:
     connection, clock = _logged_in()
     invoke_id = _sent_with_timeout(connection, commands.ServiceList(), 100.0)

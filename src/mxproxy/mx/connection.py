@@ -252,7 +252,13 @@ class MXConnection:
 
     def _push_deadline(self, outstanding: _Outstanding) -> None:
         self._sequence += 1
-        heapq.heappush(self._deadlines, (outstanding.deadline, self._sequence, outstanding))
+        deadlines = self._deadlines
+        heapq.heappush(deadlines, (outstanding.deadline, self._sequence, outstanding))
+        # Answered commands leave their entries behind (removed lazily); under a steady load
+        # that would keep a timeout's worth of them, so compact once they dominate.
+        if len(deadlines) > 64 and len(deadlines) > 4 * len(self._outstanding):
+            self._deadlines = [entry for entry in deadlines if self._live(entry)]
+            heapq.heapify(self._deadlines)
 
     def _remove(self, outstanding: _Outstanding) -> None:
         if self._outstanding.get(outstanding.invoke_id) is outstanding:
@@ -309,6 +315,8 @@ class MXConnection:
             results.append(EventReceived(message))
 
     def _answer_by_id(self, outstanding: _Outstanding, message: Message, results: list[Result]) -> None:
+        # Anything under a command's id, an acknowledgement included, shows the PBX answers.
+        self._timeouts_in_a_row = 0
         command = outstanding.command
         reason = csta_error_reason(message)
         if reason is not None:
