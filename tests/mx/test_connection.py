@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from mxproxy.mx import commands
 from mxproxy.mx.connection import MXConnection, Settings, State
@@ -537,3 +538,93 @@ def test_every_command_ends_exactly_once_whatever_happens(steps: list[str]) -> N
             ended.append(result.invoke_id)
     assert sorted(ended) == sorted(sent)
     assert connection.outstanding == 0
+
+
+class ConnectionMachine(RuleBasedStateMachine):
+    """Random interleavings of every answer shape, server replies, events and time: each
+    command ends exactly once, and no two waiting commands ever share an invoke id."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.connection, self.clock = _logged_in(Settings(hung_after_timeouts=10**6, probe=False))
+        self.waiting: dict[int, commands.Command] = {}
+        self.ended: list[int] = []
+        self.sent = 0
+        self.call_ids = 0
+
+    def _feed(self, results: list[Result]) -> None:
+        for result in results:
+            if isinstance(result, Reply) and isinstance(result.command, commands.HoldCall):
+                # Only the Held event of the same call answers a hold.
+                assert result.message.name == "HeldEvent"
+                assert result.message.element.findtext(".//callID") == str(result.command.call_id)
+            if isinstance(result, Reply | CSTAFailure | CommandTimedOut | StreamEnd | Garbage):
+                assert result.invoke_id in self.waiting, result
+                assert self.waiting[result.invoke_id] == result.command
+                del self.waiting[result.invoke_id]
+                self.ended.append(result.invoke_id)
+            elif isinstance(result, StreamItem):
+                assert isinstance(self.waiting.get(result.invoke_id), commands.CallLog)
+
+    def _send(self, command: commands.Command) -> None:
+        invoke_id = _sent(self.connection, command)
+        assert invoke_id not in self.waiting
+        self.waiting[invoke_id] = command
+        self.sent += 1
+
+    @rule()
+    def send_by_id(self) -> None:
+        self._send(commands.ServiceList())
+
+    @rule()
+    def send_hold(self) -> None:
+        self.call_ids += 1
+        self._send(commands.HoldCall(self.call_ids, "3095"))
+
+    @rule()
+    def send_call_log(self) -> None:
+        if not any(isinstance(command, commands.CallLog) for command in self.waiting.values()):
+            self._send(commands.CallLog())
+
+    @rule(data=st.data())
+    def server_answers(self, data: st.DataObject) -> None:
+        if not self.waiting:
+            return
+        invoke_id = data.draw(st.sampled_from(sorted(self.waiting)))
+        command = self.waiting[invoke_id]
+        kind = data.draw(st.sampled_from(["answer", "error", "garbage", "ack"]))
+        if kind == "error":
+            payload = b"<CSTAErrorCode><operation>invalidCallID</operation></CSTAErrorCode>"
+        elif kind == "garbage":
+            payload = b"not xml"
+        elif isinstance(command, commands.CallLog):
+            payload = _calllog(data.draw(st.sampled_from([21, 3])))
+        elif kind == "ack" or isinstance(command, commands.HoldCall):
+            payload = b"<Ack/>"
+        else:
+            payload = b"<GetServiceListResponse/>"
+        self._feed(self.connection.receive_data(encode_frame(invoke_id, payload)))
+
+    @rule(data=st.data())
+    def held_event(self, data: st.DataObject) -> None:
+        call_id = data.draw(st.integers(1, max(self.call_ids, 1)))
+        self._feed(self.connection.receive_data(_held(call_id)))
+
+    @rule(seconds=st.sampled_from([0.1, 0.5, 3.0, 7.0]))
+    def time_passes(self, seconds: float) -> None:
+        self.clock.now += seconds
+        self._feed(self.connection.handle_time())
+
+    @invariant()
+    def bookkeeping_agrees(self) -> None:
+        assert self.connection.outstanding == len(self.waiting)
+        assert len(self.ended) + len(self.waiting) == self.sent
+        assert len(set(self.ended)) == len(self.ended) or self.sent > 9998
+
+    def teardown(self) -> None:
+        self.clock.now += 60.0
+        self._feed(self.connection.handle_time())
+        assert self.waiting == {}
+
+
+TestConnectionMachine = ConnectionMachine.TestCase
