@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from mxproxy.mx.commands.base import Command, Expect, _payload
+from mxproxy.mx.messages import CALL_LOG_CHUNK_SIZE
 from mxproxy.mx.xml import Message, attr
 
 
@@ -13,7 +14,7 @@ class MonitorStartAb(Command):
     NAME: ClassVar[str] = "MonitorStartAb"
 
 
-CALL_LOG_CHUNK = 21
+CALL_LOG_CHUNK = CALL_LOG_CHUNK_SIZE
 
 
 @dataclass(frozen=True, slots=True)
