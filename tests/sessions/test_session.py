@@ -21,7 +21,7 @@ from mxproxy.sim import Simulator
 from mxproxy.store import StoredUser
 
 # Short answers, so hung detection fits in a test; generous enough for a busy machine.
-OPTIONS = ClientOptions(timeout=1.0, connect_timeout=2.0, keepalive_interval=60.0, call_log_idle=0.2)
+OPTIONS = ClientOptions(timeout=2.0, connect_timeout=3.0, keepalive_interval=60.0, call_log_idle=0.2)
 BOUND = 15.0  # seconds within which a hung connection must be replaced and working again
 
 
@@ -166,7 +166,7 @@ async def test_a_pbx_that_stops_answering_commands_is_replaced(simulator: Simula
 async def test_an_idle_pbx_that_goes_silent_is_found_by_the_keepalive_probe(
     simulator: Simulator, ends: Ends
 ) -> None:
-    options = ClientOptions(timeout=1.0, connect_timeout=2.0, keepalive_interval=0.3)
+    options = ClientOptions(timeout=2.0, connect_timeout=3.0, keepalive_interval=0.3)
     session = await _started(simulator, ends, options)
     idle = await _up(session)
     before = _hung_count("silent_after_keepalive")
@@ -182,7 +182,7 @@ async def test_an_idle_pbx_that_goes_silent_is_found_by_the_keepalive_probe(
 
 
 async def test_a_healthy_idle_connection_is_kept(simulator: Simulator, ends: Ends) -> None:
-    options = ClientOptions(timeout=1.0, connect_timeout=2.0, keepalive_interval=0.2)
+    options = ClientOptions(timeout=3.0, connect_timeout=3.0, keepalive_interval=0.2)
     session = await _started(simulator, ends, options)
     client = await _up(session)
     # Several keep-alive periods with their probes answered: the connection stays.
