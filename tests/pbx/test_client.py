@@ -10,7 +10,15 @@ from dataclasses import replace
 
 import pytest
 
-from mxproxy.mx.errors import ConnectionClosed, CSTAError, LoginFailed, MXTimeout, RemoteProtocolError
+from mxproxy.mx import commands
+from mxproxy.mx.errors import (
+    ConnectionClosed,
+    CSTAError,
+    LocalProtocolError,
+    LoginFailed,
+    MXTimeout,
+    RemoteProtocolError,
+)
 from mxproxy.mx.events import CallEvent, MailIncomingEvent, parse_event
 from mxproxy.mx.messages import Conference
 from mxproxy.mx.xml import Message
@@ -353,3 +361,13 @@ async def test_a_conference_named_with_characters_xml_cannot_carry_is_still_crea
     draft = Conference.from_json({"name": "Weekly\x0f sync", "accessId": 1234}, owner_id="43884851147406145")
     created = await conferences.create(client, draft)
     assert created.name == "Weekly sync"
+
+
+async def test_a_command_is_awaited_the_way_it_is_answered(client: MXClient) -> None:
+    with pytest.raises(LocalProtocolError):
+        await client.request(commands.CallMode(remote=False, device="3095"))  # never answered
+    with pytest.raises(LocalProtocolError):
+        await client.request(commands.CallLog())  # a stream: open_stream
+    with pytest.raises(LocalProtocolError):
+        client.open_stream(commands.ServiceList())
+    assert len(await directory.services(client)) == 6  # nothing was sent, nothing is owed

@@ -25,9 +25,16 @@ from dataclasses import dataclass, field
 
 from mxproxy import metrics
 from mxproxy.mx import trace
-from mxproxy.mx.commands import Command, KeepAlive, Login, Logout
+from mxproxy.mx.commands import Command, Expect, KeepAlive, Login, Logout
 from mxproxy.mx.connection import MXConnection
-from mxproxy.mx.errors import ConnectionClosed, CSTAError, MXError, MXTimeout, RemoteProtocolError
+from mxproxy.mx.errors import (
+    ConnectionClosed,
+    CSTAError,
+    LocalProtocolError,
+    MXError,
+    MXTimeout,
+    RemoteProtocolError,
+)
 from mxproxy.mx.messages import LoginOK
 from mxproxy.mx.results import (
     CommandTimedOut,
@@ -284,6 +291,8 @@ class MXClient:
     async def request(self, command: Command, *, timeout: float | None = None) -> Message:
         """Send a command and wait for its answer (as the connection matches it); raises
         `CSTAError`, `MXTimeout`, `ConnectionClosed` or `RemoteProtocolError`."""
+        if command.EXPECT in (Expect.NOTHING, Expect.STREAM):
+            raise LocalProtocolError(f"{command.NAME} has no single answer to wait for")
         self._check_open()
         started = time.perf_counter()
         outcome = "error"
@@ -309,6 +318,8 @@ class MXClient:
 
     def open_stream(self, command: Command) -> Stream:
         """Send a command answered by several messages; read them with `Stream.next`."""
+        if command.EXPECT is not Expect.STREAM:
+            raise LocalProtocolError(f"{command.NAME} is not answered by a stream")
         self._check_open()
         invoke_id = self._write(command)
         stream = Stream(invoke_id, self)
