@@ -35,6 +35,7 @@ from mxproxy.mx.errors import (
     MXTimeout,
     RemoteProtocolError,
 )
+from mxproxy.mx.frames import FrameDecoder
 from mxproxy.mx.messages import LoginOK
 from mxproxy.mx.results import (
     CommandTimedOut,
@@ -342,7 +343,9 @@ class MXClient:
         data = self._connection.send(command, timeout=timeout)
         invoke_id = self._connection.last_invoke_id
         if trace.enabled():
-            trace.sent(self._peer, invoke_id, data[8:])
+            # One line per frame: a keep-alive may carry its probe in the same write.
+            for frame in FrameDecoder().feed(data):
+                trace.sent(self._peer, frame.invoke_id, frame.payload)
         self._protocol.send(data)
         self._arm()
         return invoke_id
