@@ -24,7 +24,7 @@ from mxproxy.sim.world import RECORDING, World
 
 _log = logging.getLogger("mxproxy.sim")
 
-GARBAGE_MODES = ("xml", "frame")
+GARBAGE_MODES = ("xml", "frame", "wedge")
 
 
 class Peer(Protocol):

@@ -36,6 +36,8 @@ ADDRESS_BOOK_PAGE = 50
 MAIL_CHUNK = 32 * 1024
 _GARBAGE_XML = b"\x01\x02 this is not XML <<<"
 _GARBAGE_FRAME = b"\xde\xad\x00\x10GARBAGE!"
+# A header announcing 65,535 bytes, then 30 of them: a PBX wedged in the middle of a frame.
+_WEDGE_FRAME = b"\x00\x00\xff\xff" + b"0001<x>" + b"w" * 23
 _BEFORE_LOGIN = frozenset({"loginRequest", "logout", "keepalive"})
 
 Handler = Callable[["Session", Message], None]
@@ -72,7 +74,17 @@ def _int(text: str, default: int = 0) -> int:
 class Session(TLSProtocol):
     """The server side of one MX client connection."""
 
-    __slots__ = ("_backlog", "_core", "_decoder", "_monitors", "_peer", "_timer", "_transfer", "user")
+    __slots__ = (
+        "_backlog",
+        "_core",
+        "_decoder",
+        "_monitors",
+        "_peer",
+        "_timer",
+        "_transfer",
+        "_wedged",
+        "user",
+    )
 
     def __init__(self, core: Core) -> None:
         super().__init__(core.tls_context)
@@ -85,6 +97,7 @@ class Session(TLSProtocol):
         self._transfer: tuple[int, int] | None = None
         self._backlog: deque[tuple[float, Frame]] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._wedged = False
 
     def __repr__(self) -> str:
         who = self.user.login if self.user else "anonymous"
@@ -97,7 +110,7 @@ class Session(TLSProtocol):
         return bool(self._monitors)
 
     def send_event(self, payload: bytes) -> None:
-        if not self._core.faults.stalled:
+        if not (self._core.faults.stalled or self._wedged):
             self.send(encode_frame(EVENT_ID, payload))
 
     def kick(self, mode: str) -> None:
@@ -138,7 +151,7 @@ class Session(TLSProtocol):
 
     def _accept(self, frame: Frame) -> None:
         faults = self._core.faults
-        if faults.stalled:
+        if faults.stalled or self._wedged:
             return
         if faults.delay > 0 or self._backlog:
             if self._backlog is None:
@@ -175,6 +188,11 @@ class Session(TLSProtocol):
             self.send(_GARBAGE_FRAME)
         elif garbage == "xml":
             self.send(encode_frame(invoke_id, _GARBAGE_XML))
+        elif garbage == "wedge":
+            # Once: this connection then stays silent, the next one is healthy.
+            self._core.faults.garbage = None
+            self._wedged = True
+            self.send(_WEDGE_FRAME)
         else:
             self.send(encode_frame(invoke_id, payload))
 
