@@ -42,6 +42,21 @@ class ProvisioningError(Exception):
         super().__init__(f"{status}: {message}")
 
 
+class Provisioning:
+    """The provisioning service at `url`, asked over one pooled HTTP client."""
+
+    def __init__(self, http: httpx.AsyncClient, url: str, timeout: float = 10.0) -> None:
+        self.http = http
+        self.url = url
+        self.timeout = timeout
+
+    async def account(self, *, basic: tuple[str, str] | None = None, bearer: str | None = None) -> MXAccount:
+        return await provision(self.http, self.url, basic=basic, bearer=bearer, timeout=self.timeout)
+
+    async def close(self) -> None:
+        await self.http.aclose()
+
+
 async def provision(
     http: httpx.AsyncClient,
     url: str,

@@ -2,7 +2,7 @@
 
 A line names the method, the route template (never the concrete path or the query string:
 both can carry device tokens or an `access_token`), the status, the duration in milliseconds
-and the user (the token's subject, which the auth dependency leaves in `request.state.user`).
+and the user (the token's subject, which the endpoint leaves in the scope's state).
 In JSON logs the same values are separate fields.
 """
 
@@ -19,15 +19,17 @@ from mxproxy import metrics
 log = logging.getLogger("mxproxy.http")
 
 UNMATCHED = "<unmatched>"
+CLIENT_GONE = 499  # nginx's name for it: not a server error
 
 
 def route_template(scope: Scope) -> str:
     """The template of the route that handled the request (`/calls/{id}`), or `<unmatched>`."""
-    route = scope.get("route")
-    if not isinstance(route, BaseRoute):
-        # FastAPI records its own routes in the scope, plain Starlette routes (`/openapi.json`)
-        # are not: find the one that matches, as the router did.
-        route = _matching_route(scope)
+    template = scope.get("route_template")
+    if isinstance(template, str):
+        return template  # an API operation's endpoint names itself
+    # Other routes (`/openapi.json`, `/docs`, the admin web): the one that matches, as the
+    # router found it.
+    route = _matching_route(scope)
     path = getattr(route, "path", None)
     return path if isinstance(path, str) and path else UNMATCHED
 
@@ -77,6 +79,8 @@ class RequestLog:
         finally:
             seconds = time.perf_counter() - started
             user = state.get("user") if isinstance(state, dict) else None
+            if isinstance(state, dict) and state.get("client_gone"):
+                status = CLIENT_GONE  # the client left before its request was read
             self._record(scope["method"], route_template(scope), status, seconds, user)
 
     def _record(self, method: str, route: str, status: int, seconds: float, user: object) -> None:
