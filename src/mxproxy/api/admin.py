@@ -17,7 +17,7 @@ from mxproxy import metrics
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.bodies import read_fields
 from mxproxy.api.errors import error_for, http_error, unexpected
-from mxproxy.api.middleware import BodyLimit, ServerHeader
+from mxproxy.api.middleware import BodyLimit
 from mxproxy.api.responses import json_response
 from mxproxy.services.errors import BadRequest, NotFound
 
@@ -48,7 +48,6 @@ def create_admin_app(runtime: Runtime) -> Starlette:
         ],
         middleware=[
             Middleware(RequestLog, app_name="admin"),
-            Middleware(ServerHeader),
             Middleware(BodyLimit, max_bytes=64 * 1024),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected},

@@ -1,7 +1,7 @@
 """The REST API application: every operation's route (`routing`), the OpenAPI document and
-`/docs`, and the middleware every request passes: request log, Server header, CORS, body
-limit. Plain Starlette: the declarations in `routing` replace FastAPI's per-request
-dependency resolution (see docs/benchmarks.md)."""
+`/docs`, and the middleware every request passes: request log (with the Server header), CORS,
+body limit, routing errors. Plain Starlette parts: the declarations in `routing` replace
+FastAPI's per-request dependency resolution (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,20 @@ import functools
 from typing import TYPE_CHECKING, Any
 
 import orjson
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
+from starlette.datastructures import State
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
 
 from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import docs_routes
-from mxproxy.api.errors import http_error, unexpected
-from mxproxy.api.middleware import BodyLimit, ServerHeader
+from mxproxy.api.middleware import ApiApp, BodyLimit, RoutingErrors
 from mxproxy.api.openapi import document
-from mxproxy.api.routing import Operation, routes
+from mxproxy.api.routing import ApiRouter, Operation, routes
 from mxproxy.config import HttpConfig
 
 if TYPE_CHECKING:
@@ -80,18 +79,11 @@ def cors_middleware(config: HttpConfig) -> list[Middleware]:
     ]
 
 
-def create_api_app(runtime: Runtime) -> Starlette:
+def create_api_app(runtime: Runtime) -> ApiApp:
     own: list[BaseRoute] = [Route(OPENAPI_URL, _openapi, methods=["GET"])]
     own += docs_routes(TITLE, OPENAPI_URL, openapi_document)
-    app = Starlette(
-        routes=[*routes(OPERATIONS, runtime), *own],
-        middleware=[
-            Middleware(RequestLog, app_name="api"),
-            Middleware(ServerHeader),
-            *cors_middleware(runtime.config.http),
-            Middleware(BodyLimit, max_bytes=MAX_BODY),
-        ],
-        exception_handlers={HTTPException: http_error, Exception: unexpected},
-    )
-    app.state.runtime = runtime
-    return app
+    stack: ASGIApp = RoutingErrors(ApiRouter([*routes(OPERATIONS, runtime), *own]))
+    stack = BodyLimit(stack, max_bytes=MAX_BODY)
+    for middleware in reversed(cors_middleware(runtime.config.http)):
+        stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)
+    return ApiApp(RequestLog(stack, app_name="api"), State({"runtime": runtime}))
