@@ -10,8 +10,6 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-import httpx
-
 from mxproxy import metrics
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.throttle import LoginThrottle
@@ -64,13 +62,6 @@ def client_options(config: Config) -> ClientOptions:
         ssl_context=context,
         observer=metrics.observe_pbx_round_trip,
     )
-
-
-def provisioning_client() -> httpx.AsyncClient:
-    # One pooled client for every login: connections to the provisioning service are kept
-    # alive, so a login pays no TCP/TLS handshake to it.
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64, keepalive_expiry=30.0)
-    return httpx.AsyncClient(follow_redirects=False, timeout=10.0, limits=limits)
 
 
 @dataclass(eq=False, slots=True)
@@ -130,7 +121,7 @@ class Runtime:
         sessions = SessionManager(
             store, client_options(config), backoff=Backoff(first=1.0, cap=config.mx.reconnect_max)
         )
-        provisioning = Provisioning(provisioning_client(), config.provisioning, tuning.provisioning_timeout)
+        provisioning = Provisioning(config.provisioning, tuning.provisioning_timeout)
         push_settings, problems = load_push_settings(config.voip, config.config_dir)
         for problem in problems:
             log.error("push configuration: %s", problem)
