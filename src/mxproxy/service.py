@@ -96,7 +96,7 @@ class Runtime:
         clients = ClientSource(self.tuning.wait_for_reconnect)
         self.resolver = LocalResolver(self.issuer, self.sessions)
         throttle = LoginThrottle(max_failures=self.tuning.login_failures)
-        self.login = LoginService(self.provisioning, self.sessions, self.issuer, throttle)
+        self.login = LoginService(self.provisioning, self.sessions, self.issuer, throttle, clients)
         self.directory = DirectoryService(clients, directory_cache)
         self.calls = CallControl(clients, call_state)
         self.voicemail = VoicemailService(clients, call_state)

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import orjson
 from starlette.responses import Response
 
-from mxproxy.api.responses import json_response, raw_json
+from mxproxy.api.responses import raw_json
 from mxproxy.api.routing import PBX_ERRORS, Call, Operation, Param
 from mxproxy.api.schemas import CallLogAnswer, ContactsAnswer, ServicesAnswer
 from mxproxy.services.errors import BadRequest
@@ -28,8 +28,7 @@ async def call_log(call: Call) -> Response:
 
 
 async def services(call: Call) -> Response:
-    found = await call.runtime.directory.services(call.session)
-    return json_response({"services": [item.as_json() for item in found]})
+    return raw_json(await call.runtime.directory.services_json(call.session))
 
 
 def parse_timestamp(value: str) -> int:

@@ -14,10 +14,12 @@ import math
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import IssuedToken, TokenIssuer
 from mxproxy.mx.errors import LoginFailed, MXError, MXTimeout
+from mxproxy.mx.messages import LoginOK
 from mxproxy.provisioning import MXAccount, Provisioning, ProvisioningError
-from mxproxy.services.errors import Status
+from mxproxy.services.connection import ClientSource
+from mxproxy.services.errors import Status, Unauthorized
 from mxproxy.sessions.manager import SessionManager
-from mxproxy.sessions.session import UserSession
+from mxproxy.sessions.session import UNAVAILABLE, UserSession
 
 log = logging.getLogger("mxproxy.auth")
 
@@ -38,7 +40,9 @@ class LoginService:
         sessions: SessionManager,
         issuer: TokenIssuer,
         throttle: LoginThrottle,
+        clients: ClientSource,
     ) -> None:
+        self._clients = clients
         self._provisioning = provisioning
         self._sessions = sessions
         self._issuer = issuer
@@ -68,6 +72,14 @@ class LoginService:
                 self.throttle.failed(token_key, client)
             raise LoginError(exc.status, exc.message) from None
         return await self._open_session(account.login, account, client)
+
+    async def user_info(self, session: UserSession) -> LoginOK:
+        """What the PBX said about the user at login (needs the PBX connection up)."""
+        await self._clients.client(session)
+        info = session.info
+        if info is None:
+            raise Unauthorized(UNAVAILABLE)
+        return info
 
     async def logout(self, session: UserSession) -> None:
         await self._sessions.close(session.login)
