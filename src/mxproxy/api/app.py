@@ -1,6 +1,6 @@
 """The REST API application: every operation's route (`routing`), the OpenAPI document and
 `/docs`, and the middleware every request passes: request log (with the Server header), CORS,
-body limit, routing errors. Plain Starlette parts: the declarations in `routing` replace
+body limit. Plain Starlette parts: the declarations in `routing` replace
 FastAPI's per-request dependency resolution (see docs/benchmarks.md)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from starlette.types import ASGIApp
 from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import docs_routes
-from mxproxy.api.middleware import ApiApp, BodyLimit, RoutingErrors
+from mxproxy.api.middleware import ApiApp, BodyLimit
 from mxproxy.api.openapi import document
 from mxproxy.api.routing import ApiRouter, Operation, routes
 from mxproxy.config import HttpConfig
@@ -82,7 +82,7 @@ def cors_middleware(config: HttpConfig) -> list[Middleware]:
 def create_api_app(runtime: Runtime) -> ApiApp:
     own: list[BaseRoute] = [Route(OPENAPI_URL, _openapi, methods=["GET"])]
     own += docs_routes(TITLE, OPENAPI_URL, openapi_document)
-    stack: ASGIApp = RoutingErrors(ApiRouter([*routes(OPERATIONS, runtime), *own]))
+    stack: ASGIApp = ApiRouter([*routes(OPERATIONS, runtime), *own])
     stack = BodyLimit(stack, max_bytes=MAX_BODY)
     for middleware in reversed(cors_middleware(runtime.config.http)):
         stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)

@@ -1,16 +1,12 @@
 """Pure ASGI middleware: a cap on request bodies (413 before the handler ever buffers an
-oversized body), and `ApiApp`, the outermost layer of the API (routing errors and anything
-unexpected as `{"error": …}`)."""
+oversized body), and `ApiApp`, the outermost layer of the API."""
 
 from __future__ import annotations
 
 import logging
 
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from mxproxy.api.errors import http_error
 from mxproxy.api.responses import error_response
 from mxproxy.services.errors import TooLarge
 
@@ -86,32 +82,3 @@ class ApiApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         scope["app"] = self  # inside an app, Starlette's router raises its 404/405
         await self.stack(scope, receive, send)
-
-
-class RoutingErrors:
-    """Around the router: its 404 and 405, and anything that escaped an endpoint, answered as
-    `{"error": …}` (one try, where Starlette's application class stacks two middlewares)."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except HTTPException as exc:
-            if not started:
-                await http_error(Request(scope), exc)(scope, receive, send)
-        except Exception:
-            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
-            if not started:
-                await error_response(500, "internal error")(scope, receive, send)

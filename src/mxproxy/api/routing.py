@@ -16,23 +16,28 @@ answer and is logged as 499, not as a server error.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from mxproxy.api.errors import error_for
+from mxproxy.api.errors import error_for, http_error
+from mxproxy.api.responses import error_response
 from mxproxy.services.errors import AppUnauthorized, Forbidden, ShuttingDown, Unauthorized
 from mxproxy.services.resolver import FORWARDED_HEADER, Local, Remote
 from mxproxy.sessions.session import UserSession
 
 if TYPE_CHECKING:
     from mxproxy.service import Runtime
+
+log = logging.getLogger("mxproxy.api")
 
 # bearer: the user's access token; stream: the same, or `?access_token=` (EventSource);
 # app: the app's Basic credentials; login: app Basic or an Azure AD bearer; none: public.
@@ -200,7 +205,9 @@ def routes(operations: Sequence[Operation], runtime: Runtime) -> list[Route]:
 class ApiRouter(Router):
     """Starlette's router, with a dictionary in front for paths without parameters: an exact
     path and method find their route in one lookup instead of a regular expression per
-    route before it. Anything else (templates, 404, 405, slashes) is Starlette's matching."""
+    route before it. Anything else (templates, 404, 405, slashes) is Starlette's matching,
+    whose 404 and 405 (and anything else escaping a route that is not an `Endpoint`, which
+    answers its own failures) are answered here as `{"error": …}`."""
 
     def __init__(self, routes: Sequence[BaseRoute]) -> None:
         super().__init__(routes=list(routes))
@@ -219,4 +226,19 @@ class ApiRouter(Router):
                 scope["path_params"] = {}
                 await route.app(scope, receive, send)
                 return
-        await super().app(scope, receive, send)
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await super().app(scope, receive, tracking_send)
+        except HTTPException as exc:
+            if not started:
+                await http_error(Request(scope), exc)(scope, receive, send)
+        except Exception:
+            log.exception("%s %s failed", scope.get("method"), scope.get("path"))
+            if not started:
+                await error_response(500, "internal error")(scope, receive, send)
