@@ -165,8 +165,12 @@ async def conference_from_call(call: Call) -> Response:
     return no_content()
 
 
+_CALL_ID_SCHEMA = {"type": "string", "pattern": "^[0-9]{1,18}$", "examples": ["123"]}
+_PATHS = {"id": _CALL_ID_SCHEMA, "name": {"type": "string", "maxLength": MAX_NAME, "examples": ["sipPhone"]}}
+
+
 def _op(method: str, path: str, summary: str, handler: object, **kw: object) -> Operation:
-    return Operation(method, path, summary, TAG, handler, errors=CALL_ERRORS, **kw)  # type: ignore[arg-type]
+    return Operation(method, path, summary, TAG, handler, errors=CALL_ERRORS, path_schemas=_PATHS, **kw)  # type: ignore[arg-type]
 
 
 OPERATIONS = [

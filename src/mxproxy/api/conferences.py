@@ -22,6 +22,7 @@ from mxproxy.services.errors import BadRequest, ConferenceNotFound
 TAG = "conferences"
 CONFERENCE_ERRORS = (*PBX_ERRORS, 404)
 MAX_ID = 64
+_ID = {"id": {"type": "string", "maxLength": MAX_ID, "examples": ["5"]}}
 
 _JOIN_BODY: dict[str, Any] = {
     "type": "object",
@@ -115,6 +116,7 @@ OPERATIONS = [
         create,
         response=ConferenceAnswer,
         errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
         body=ConferenceOut,
     ),
     Operation(
@@ -125,6 +127,7 @@ OPERATIONS = [
         update,
         response=ConferenceAnswer,
         errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
         body=ConferenceOut,
     ),
     Operation(
@@ -135,6 +138,7 @@ OPERATIONS = [
         delete,
         status=204,
         errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
     ),
     Operation(
         "POST",
@@ -144,6 +148,7 @@ OPERATIONS = [
         join,
         status=204,
         errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
         body_schema=_JOIN_BODY,
         body_media=("application/json",),
     ),

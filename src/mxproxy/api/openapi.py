@@ -38,6 +38,7 @@ _DESCRIPTIONS = {
 }
 _REF = "#/components/schemas/{model}"
 _PATH_PARAM = re.compile(r"{([^}]+)}")
+_STRING = {"type": "string"}
 
 
 class Error(BaseModel):
@@ -87,7 +88,7 @@ def _operation(operation: Operation, schemas: dict[str, Any]) -> dict[str, Any]:
     if operation.description:
         entry["description"] = operation.description
     parameters = [
-        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        {"name": name, "in": "path", "required": True, "schema": operation.path_schemas.get(name, _STRING)}
         for name in _PATH_PARAM.findall(operation.path)
     ]
     parameters += [

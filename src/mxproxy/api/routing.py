@@ -98,6 +98,7 @@ class Operation:
     body_schema: dict[str, Any] | None = None  # when the body is not one model
     body_media: tuple[str, ...] = ("application/json", "application/x-www-form-urlencoded")
     params: tuple[Param, ...] = ()
+    path_schemas: dict[str, dict[str, Any]] = field(default_factory=dict)  # default: a string
     description: str | None = None
     example: Any = None  # the answer's example (the seed's JSON)
 

@@ -3,6 +3,8 @@ unregister a device of the logged-in user (validated against the push configurat
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.responses import Response
 
 from mxproxy.api.responses import no_content
@@ -39,6 +41,11 @@ async def unregister(call: Call) -> Response:
     return no_content()
 
 
+_PATH: dict[str, dict[str, Any]] = {
+    "kind": {"type": "string", "enum": ["apn", "fcm"]},
+    "topic": {"type": "string", "maxLength": MAX_PART, "examples": ["com.connector73.vialer.voip"]},
+    "token": {"type": "string", "maxLength": MAX_PART, "examples": ["7C179108B7BF759DED2D9CBE0F1A2B3C"]},
+}
 _SANDBOX = Param("sandbox", "query", "APNs development environment (any value but 0/false/no/off)")
 
 OPERATIONS = [
@@ -50,6 +57,7 @@ OPERATIONS = [
         register,
         status=204,
         errors=(400, 404),
+        path_schemas=_PATH,
         params=(_SANDBOX,),
     ),
     Operation(
@@ -60,5 +68,6 @@ OPERATIONS = [
         unregister,
         status=204,
         errors=(400, 404),
+        path_schemas=_PATH,
     ),
 ]

@@ -35,6 +35,7 @@ _CONTENT_TYPES = {"wav": "audio/wave", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 # What may not appear inside a quoted header parameter (controls end the header line).
 _UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
 MAIL_ERRORS = (*PBX_ERRORS, 404)
+_MAIL_ID = {"id": {"type": "string", "maxLength": MAX_MAIL_ID, "examples": ["117"]}}
 
 
 def parse_media(value: str | None) -> str:
@@ -171,6 +172,7 @@ OPERATIONS = [
         content=_AUDIO,
         response_description="The audio file",
         errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
         params=(_MEDIA_PARAM,),
     ),
     Operation(
@@ -181,6 +183,7 @@ OPERATIONS = [
         delete,
         status=204,
         errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
         params=(_MEDIA_PARAM,),
     ),
     Operation(
@@ -192,6 +195,7 @@ OPERATIONS = [
         response=VoicemailChangeAnswer,
         body=VoicemailChange,
         errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
         params=(_MEDIA_PARAM,),
     ),
 ]
