@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -32,6 +32,9 @@ def create_admin_app(runtime: Runtime) -> Starlette:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(request, runtime)
+            except ClientDisconnect:
+                request.scope["state"]["client_gone"] = True  # logged as 499, nothing to answer
+                return Response(status_code=204)
             except Exception as exc:
                 return error_for(exc, request)
 
