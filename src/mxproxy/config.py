@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ __all__ = [
     "DEFAULT_PROVISIONING",
     "Config",
     "ConfigError",
+    "HttpConfig",
     "JwtConfig",
     "MXConfig",
     "StoreConfig",
@@ -39,7 +41,7 @@ DEFAULT_DATABASE = "mxproxy.db"
 DEFAULT_POOL_SIZE = 10
 _MAX_POOL_SIZE = 1000
 
-_TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store"})
+_TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store", "http"})
 
 
 class ConfigError(Exception):
@@ -109,6 +111,14 @@ class StoreConfig:
         return self.path.with_name(self.path.name + ".key")
 
 
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """`[http]`: the origins whose browser apps may call the API (CORS); none by default,
+    `["*"]` for any origin (without credentials)."""
+
+    allow_origins: tuple[str, ...] = ()
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration. Secrets (`apps`, `voip`) are kept out of `repr`."""
@@ -121,6 +131,7 @@ class Config:
     jwt: JwtConfig = field(default_factory=JwtConfig)
     mx: MXConfig = field(default_factory=MXConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     @classmethod
     def default(
@@ -134,6 +145,7 @@ class Config:
         jwt: JwtConfig | None = None,
         mx: MXConfig | None = None,
         store: StoreConfig | None = None,
+        http: HttpConfig | None = None,
     ) -> Config:
         """A configuration made in code; relative paths resolve against `config_dir` (cwd)."""
         base = (config_dir or Path.cwd()).resolve()
@@ -146,6 +158,7 @@ class Config:
             jwt=jwt or JwtConfig(),
             mx=mx or MXConfig(),
             store=store or StoreConfig(path=base / DEFAULT_DATABASE),
+            http=http or HttpConfig(),
         )
 
     def resolve(self, path: str | Path) -> Path:
@@ -180,6 +193,7 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         jwt=_jwt(_table(document.get("jwt", {}), "jwt")),
         mx=_mx(_table(document.get("mx", {}), "mx"), config_dir),
         store=_store(_table(document.get("store", {}), "store"), config_dir),
+        http=parse_http(_table(document.get("http", {}), "http")),
     )
 
 
@@ -255,6 +269,17 @@ def _store_url(value: object) -> str:
     if not is_postgres_url(url):
         raise ConfigError("store.url: must be a postgresql:// URL")
     return url
+
+
+def parse_http(table: dict[str, Any]) -> HttpConfig:
+    _warn_unknown(table, {"allowOrigins"}, prefix="http.")
+    origins = table.get("allowOrigins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) and o.strip() for o in origins):
+        raise ConfigError('http.allowOrigins: must be a list of origins such as ["https://app.example.com"]')
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.strip()):
+            raise ConfigError(f"http.allowOrigins: {json.dumps(origin)} is not an origin (scheme://host[:port])")
+    return HttpConfig(allow_origins=tuple(origin.strip() for origin in origins))
 
 
 def _store_key(value: object) -> bytes:

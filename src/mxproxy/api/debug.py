@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from mxproxy.api.responses import ApiError
-from mxproxy.api.security import ServiceDep, require_app
-
-router = APIRouter(tags=["debug"])
+from mxproxy.api.routing import Call, Operation
+from mxproxy.services.errors import NotFound
 
 
-@router.get("/debug/log", summary="The service log file (app Basic auth)", response_class=FileResponse)
-async def debug_log(request: Request, service: ServiceDep) -> Response:
-    require_app(request, service)
-    path = service.config.log_name
+async def debug_log(call: Call) -> Response:
+    path = call.runtime.config.log_name
     if path is None or not path.is_file():
-        raise ApiError(404, "no log file configured")
+        raise NotFound("no log file configured")
     return FileResponse(path, media_type="text/plain; charset=utf-8")
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/debug/log",
+        "The service log file (app Basic auth)",
+        "debug",
+        debug_log,
+        security="app",
+        content={"text/plain": {"type": "string"}},
+        response_description="The log file",
+        errors=(401, 403, 404),
+    ),
+]
