@@ -266,6 +266,8 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.ack("MonitorStop"))
 
     def _on_monitor_start_ab(self, message: Message) -> None:
+        if self._core.ab_monitor_refused(self._me().login):
+            raise CommandRefused("unknownCommand")
         self._core.follow_address_book(self, on=True)
         self.answer(message.invoke_id, messages.ack("MonitorStartAb"))
 
@@ -291,6 +293,7 @@ class Session(TLSProtocol):
         if not index_text.isdigit():
             raise CommandRefused("invalidParameter")
         index = int(index_text)
+        self._core.address_book_reads += 1
         contacts = self._core.world.contacts()
         page = contacts[index * ADDRESS_BOOK_PAGE : (index + 1) * ADDRESS_BOOK_PAGE]
         self.answer(message.invoke_id, messages.ablist(len(contacts), index, page))
