@@ -236,6 +236,10 @@ class Simulator:
         """Connections that monitor the address book."""
         return self.core.address_book_followers
 
+    def route_user(self, login: str, host: str, port: int) -> None:
+        """Provision `login` with another MX at `host:port` (a PBX that never answers, say)."""
+        self.provisioning.routes[login] = (host, port)
+
     def set_provisioning_fault(self, fault: str | None, status: int = 500) -> None:
         """Make `GET /config` misbehave (see `provisioning.FAULTS`), or behave again (None)."""
         self.provisioning.fault = None if fault is None else ProvisioningFault(fault, status)
@@ -246,6 +250,7 @@ class Simulator:
         self.set_garbage(None)
         self.set_ab_monitor_refusal(None)
         self.set_provisioning_fault(None)
+        self.provisioning.routes.clear()
 
     # -- events --------------------------------------------------------------------------------
 
