@@ -10,7 +10,7 @@ demos). Bodies and answers are JSON:
 | `POST /_sim/logout` | `{"login": "dmitrys"?, "mode": "kicked"?}` | `{"loggedOut": N}` |
 | `POST /_sim/delay` | `{"seconds": 1.5}` (0 = off) | `{"delay": 1.5}` |
 | `POST /_sim/stall` | `{"on": true}` | `{"stalled": true}` |
-| `POST /_sim/garbage` | `{"mode": "xml"}`, `"frame"` or `null` | `{"garbage": mode}` |
+| `POST /_sim/garbage` | `{"mode": "xml"}`, `"frame"`, `"wedge"` or `null` | `{"garbage": mode}` |
 | `POST /_sim/abmonitor` | `{"refuse": "always"}`, `"reconnect"` or `null` | `{"refuse": mode}` |
 | `POST /_sim/reset` | | clears every fault (MX and provisioning) |
 | `POST /_sim/calls` | `{"to": "3095", "from": "+15125550100"}` | `{"callId": N}` |

@@ -72,7 +72,17 @@ def _int(text: str, default: int = 0) -> int:
 class Session(TLSProtocol):
     """The server side of one MX client connection."""
 
-    __slots__ = ("_backlog", "_core", "_decoder", "_monitors", "_peer", "_timer", "_transfer", "user")
+    __slots__ = (
+        "_backlog",
+        "_core",
+        "_decoder",
+        "_monitors",
+        "_peer",
+        "_timer",
+        "_transfer",
+        "_wedged",
+        "user",
+    )
 
     def __init__(self, core: Core) -> None:
         super().__init__(core.tls_context)
@@ -85,6 +95,7 @@ class Session(TLSProtocol):
         self._transfer: tuple[int, int] | None = None
         self._backlog: deque[tuple[float, Frame]] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._wedged = False
 
     def __repr__(self) -> str:
         who = self.user.login if self.user else "anonymous"
@@ -97,7 +108,7 @@ class Session(TLSProtocol):
         return bool(self._monitors)
 
     def send_event(self, payload: bytes) -> None:
-        if not self._core.faults.stalled:
+        if not self._core.faults.stalled and not self._wedged:
             self.send(encode_frame(EVENT_ID, payload))
 
     def kick(self, mode: str) -> None:
@@ -138,7 +149,7 @@ class Session(TLSProtocol):
 
     def _accept(self, frame: Frame) -> None:
         faults = self._core.faults
-        if faults.stalled:
+        if faults.stalled or self._wedged:
             return
         if faults.delay > 0 or self._backlog:
             if self._backlog is None:
@@ -175,6 +186,10 @@ class Session(TLSProtocol):
             self.send(_GARBAGE_FRAME)
         elif garbage == "xml":
             self.send(encode_frame(invoke_id, _GARBAGE_XML))
+        elif garbage == "wedge":
+            frame = encode_frame(invoke_id, payload)
+            self.send(b"\x00\x00\xff\xff" + frame[4:30])
+            self._wedged = True
         else:
             self.send(encode_frame(invoke_id, payload))
 
