@@ -108,3 +108,21 @@ async def test_an_unusable_database_exits_2(tmp_path: Path, db: str) -> None:
     )
     assert status == 2
     assert "cannot start: database: " in _only_line(err)
+
+
+async def test_the_open_files_limit_is_raised_to_the_hard_limit(tmp_path: Path) -> None:
+    script = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))\n"
+        "from mxproxy.server import raise_open_files_limit\n"
+        "now = raise_open_files_limit()\n"
+        "assert resource.getrlimit(resource.RLIMIT_NOFILE)[0] == now\n"
+        "print(now == hard or hard == resource.RLIM_INFINITY)\n"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, cwd=tmp_path, stdout=asyncio.subprocess.PIPE
+    )
+    out, _ = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 0
+    assert out == b"True\n"
