@@ -42,6 +42,7 @@ FCM_APP = "soak"
 # Pushes are not what the soak measures: an address where nothing listens.
 VOIP = f'[voip]\nfcmURL = "http://{LOOPBACK}:9/fcm/send"\n[voip.fcm]\n"{FCM_APP}" = "soak-server-key"\n'
 POLL = 0.1
+IN_FLIGHT = 2.0  # the soak proxy's PBX timeout: what a request sent before a fault may wait
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,8 @@ class Traffic:
             await connection.close()
 
     async def _one(self, connection: HttpConnection, token: str, path: str) -> None:
+        # Stamped when sent: a request sent during a reconnect may be answered 401 after it.
+        sent = time.monotonic()
         try:
             answer = await connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
         except (OSError, HttpError, TimeoutError):
@@ -147,11 +150,10 @@ class Traffic:
                 await asyncio.wait_for(self._stop.wait(), POLL)
             return
         self.by_status[str(answer.status)] += 1
-        now = time.monotonic()
         if answer.status == 401:
-            self.stamps_401.append(now)
+            self.stamps_401.append(sent)
         elif answer.status >= 500:
-            self.stamps_5xx.append(now)
+            self.stamps_5xx.append(sent)
 
 
 @dataclass
@@ -169,8 +171,9 @@ class Windows:
 
     @staticmethod
     def _inside(stamp: float, spans: list[tuple[float, float]]) -> bool:
-        # A request answered just after the count came back may have been sent before it.
-        return any(start <= stamp <= end + 1.0 for start, end in spans)
+        # A request sent just before a fault may be answered by it; `end` is when the harness
+        # saw everything back, up to a poll after it happened.
+        return any(start - IN_FLIGHT <= stamp <= end + POLL for start, end in spans)
 
     def outside(self, stamps: Sequence[float]) -> int:
         return sum(1 for stamp in stamps if not self._inside(stamp, self.spans))
@@ -236,6 +239,17 @@ async def wait_all_back(proxy: ProxyProcess, sim: SimProcess, users: int, timeou
                 return time.monotonic() - started
         await asyncio.sleep(POLL)
     return float("nan")
+
+
+async def settled_pbx_connections(sim: SimProcess, users: int, timeout: float = 10.0) -> int:
+    """The simulator's connection count once it is down to `users` (or after `timeout`): a
+    connection the proxy has just given up on may take a moment to close."""
+    deadline = time.monotonic() + timeout
+    while True:
+        connections = int(str((await sim.control("GET", "sessions")).get("sessions", 0)))
+        if connections <= users or time.monotonic() > deadline:
+            return connections
+        await asyncio.sleep(POLL)
 
 
 async def tokens_lost(proxy: ProxyProcess, tokens: Sequence[str]) -> int:

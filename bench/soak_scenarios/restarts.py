@@ -21,6 +21,7 @@ from bench.soak_scenarios.common import (
     register_devices,
     report_traffic,
     rss_mib,
+    settled_pbx_connections,
     stored_users,
     tokens_lost,
     wait_all_back,
@@ -75,8 +76,7 @@ async def run(ctx: SoakContext) -> ScenarioResult:
         result.add("sessions_lost", users - await proxy.sessions_up())
         result.add("tokens_lost", await tokens_lost(proxy, tokens))
         result.add("device_tokens_lost", len(expected_devices - await device_tokens(proxy)))
-        connections = (await sim.control("GET", "sessions")).get("sessions", 0)
-        result.add("duplicate_pbx_connections", int(str(connections)) - users)
+        result.add("duplicate_pbx_connections", await settled_pbx_connections(sim, users) - users)
         result.add("rss_growth_mib", rss_mib(proxy) - rss_before)
         result.add("all_back_s", back)
     return result
