@@ -25,8 +25,8 @@ from typing import Any
 
 from bench.procs import Processes, SimProcess
 from bench.stats import mean, percentile
-from mxproxy.mx import directory, voicemail
-from mxproxy.mx.client import ClientOptions, MXClient, client_ssl_context
+from mxproxy.pbx import directory, voicemail
+from mxproxy.pbx.client import ClientOptions, MXClient, client_ssl_context
 
 Operation = Callable[[MXClient], Awaitable[object]]
 

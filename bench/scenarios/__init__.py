@@ -8,10 +8,12 @@ from types import ModuleType
 
 from bench.context import BenchContext
 from bench.report import ScenarioResult
-from bench.scenarios import calllog, client, contacts, events, roundtrip, sessions, voicemail
+from bench.scenarios import calllog, client, contacts, events, pushburst, roundtrip, sessions, voicemail
 
 Runner = Callable[[BenchContext], Awaitable[ScenarioResult]]
 
-_MODULES: tuple[ModuleType, ...] = (contacts, calllog, roundtrip, sessions, voicemail, events, client)
+_MODULES: tuple[ModuleType, ...] = (
+    contacts, calllog, roundtrip, sessions, voicemail, events, pushburst, client
+)  # fmt: skip
 
 SCENARIOS: dict[str, Runner] = {module.NAME: module.run for module in _MODULES}

@@ -1,5 +1,5 @@
 """[roundtrip] an uncached PBX round trip through the proxy at 64 connections, against the
-same round trip made directly with `mxproxy.mx.client` (64 requests in flight over one
+same round trip made directly with `mxproxy.pbx.client` (64 requests in flight over one
 connection, in a process of its own). One user, so the proxy also has one PBX connection: the
 ratio proxy ÷ direct is what HTTP, auth and JSON add to a PBX round trip.
 

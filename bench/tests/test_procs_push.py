@@ -32,7 +32,9 @@ async def test_the_proxy_config_points_at_the_fake_apns(tmp_path: Path) -> None:
     assert config.provisioning == "http://127.0.0.1:9/config"
     assert problems == []
     assert settings.apn_host == rig.apns.url
-    assert [key.topics for key in settings.apn_keys] == [frozenset({TOPIC, VOIP_TOPIC})]
+    assert [key.topics for key in settings.apn_keys] == [
+        frozenset({TOPIC, VOIP_TOPIC, TOPIC + ".complication"})
+    ]
 
 
 async def test_a_simulator_process_is_started_driven_and_stopped(tmp_path: Path) -> None:

@@ -31,5 +31,6 @@ def test_every_scenario_is_registered_under_its_result_name() -> None:
         "sessions",
         "voicemail",
         "events",
+        "pushburst",
         "client",
     ]

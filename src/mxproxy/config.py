@@ -12,6 +12,7 @@ keys and durations here, and handed on raw; the push module parses the credentia
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import json
 import tomllib
@@ -22,6 +23,7 @@ from typing import Any
 
 from mxproxy.durations import parse_duration
 from mxproxy.store.secretbox import KEY_SIZE, decode_key
+from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DEFAULT_PROVISIONING",
@@ -37,6 +39,8 @@ __all__ = [
 
 DEFAULT_PROVISIONING = "https://config.connector73.net/config"
 DEFAULT_DATABASE = "mxproxy.db"
+DEFAULT_POOL_SIZE = 10
+_MAX_POOL_SIZE = 1000
 
 
 class ConfigError(Exception):
@@ -114,15 +118,38 @@ class HttpLimits:
 
 @dataclass(frozen=True, slots=True)
 class StoreConfig:
-    """`[store]`: the database file and the key that encrypts the secrets in it.
+    """`[store]`: the database (a file, or a PostgreSQL `url`) and the key sealing its secrets.
 
     `key` (from the config's base64 `key`) wins; otherwise the key lives in `key_file`, which
-    defaults to `<database>.key` and is created on first use.
+    defaults to `<database>.key` and is created on first use. A PostgreSQL database is shared by
+    instances on other machines, so its key cannot live beside it: `key` or `key_file` is then
+    required (`ConfigError` otherwise). The URL holds a password: it is kept out of `repr`.
     """
 
     path: Path = Path(DEFAULT_DATABASE)
     key: bytes | None = field(default=None, repr=False)
     key_file: Path | None = None
+    url: str | None = field(default=None, repr=False)
+    # PostgreSQL connections this instance may hold at most (`poolSize`).
+    pool_size: int = DEFAULT_POOL_SIZE
+
+    def __post_init__(self) -> None:
+        if self.url is not None and self.key is None and self.key_file is None:
+            raise ConfigError(
+                "store: a PostgreSQL database needs key or keyFile"
+                " (the same key on every instance; it cannot live beside the database)"
+            )
+
+    def with_database(self, database: str) -> StoreConfig:
+        """This configuration on another database: a PostgreSQL URL, or else a file path."""
+        if is_postgres_url(database):
+            return dataclasses.replace(self, url=database)
+        return dataclasses.replace(self, path=Path(database), url=None)
+
+    @property
+    def database(self) -> str:
+        """The database for messages: the file, or the URL without its password."""
+        return str(self.path) if self.url is None else redact_url(self.url)
 
     @property
     def key_path(self) -> Path:
@@ -279,18 +306,32 @@ def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
     )
 
 
-declare_keys("store", {"path", "key", "keyFile"})
+declare_keys("store", {"path", "url", "key", "keyFile", "poolSize"})
 
 
 def _store(table: dict[str, Any], config_dir: Path) -> StoreConfig:
     database = _optional_path(table.get("path", DEFAULT_DATABASE), "store.path", config_dir)
     if database is None:
         raise ConfigError("store.path: must not be empty")
+    if "path" in table and "url" in table:
+        raise ConfigError("store: give either path or url, not both")
+    url = _store_url(table["url"]) if "url" in table else None
     if "key" in table and "keyFile" in table:
         raise ConfigError("store: give either key or keyFile, not both")
     key = _store_key(table["key"]) if "key" in table else None
     key_file = _optional_path(table.get("keyFile", ""), "store.keyFile", config_dir)
-    return StoreConfig(path=database, key=key, key_file=key_file)
+    pool_size = table.get("poolSize", DEFAULT_POOL_SIZE)
+    # bool is an int in Python; `poolSize = true` is a mistake, not 1.
+    if not isinstance(pool_size, int) or isinstance(pool_size, bool) or not 1 <= pool_size <= _MAX_POOL_SIZE:
+        raise ConfigError(f"store.poolSize: must be a whole number from 1 to {_MAX_POOL_SIZE}")
+    return StoreConfig(path=database, key=key, key_file=key_file, url=url, pool_size=pool_size)
+
+
+def _store_url(value: object) -> str:
+    url = _string(value, "store.url")
+    if not is_postgres_url(url):
+        raise ConfigError("store.url: must be a postgresql:// URL")
+    return url
 
 
 declare_keys(

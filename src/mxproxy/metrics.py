@@ -10,6 +10,7 @@ push services), never user input.
 | `mxproxy_pbx_sessions` (gauge) | state | read from the session managers at scrape time |
 | `mxproxy_pbx_reconnects_total` | | read from the sessions' reconnect counts at scrape time |
 | `mxproxy_pbx_request_seconds` (histogram) | command, outcome | `ClientOptions.observer` |
+| `mxproxy_pbx_hung_total` | reason | the MX client, when it closes a hung PBX connection |
 | `mxproxy_http_requests_total` | app, method, route, status | the request-log middleware |
 | `mxproxy_http_request_duration_seconds` (histogram) | app, method, route | the same |
 | `mxproxy_pushes_total` | service, result | the push code: `PUSHES.labels(service=…, result=…).inc()` |
@@ -85,6 +86,11 @@ HTTP_DURATION = Histogram(
     buckets=_HTTP_BUCKETS,
 )
 PUSHES = Counter("mxproxy_pushes", "Pushes by service and final result.", ["service", "result"])
+PBX_HUNG = Counter(
+    "mxproxy_pbx_hung",
+    "PBX connections closed as hung (timeouts, stalled mid-frame, silent after a keep-alive).",
+    ["reason"],
+)
 SSE_STREAMS = Gauge("mxproxy_sse_streams_open", "Open Server-Sent Events streams.")
 SSE_SLOW_READERS = Counter(
     "mxproxy_sse_slow_readers", "Server-Sent Events streams closed because their reader fell behind."

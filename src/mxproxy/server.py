@@ -90,7 +90,11 @@ def _common(parser: argparse.ArgumentParser, port: str, admin: str) -> None:
     parser.add_argument(
         "--admin", default=os.environ.get("ADMIN", admin), help="admin web [HOST:]PORT (env ADMIN)"
     )
-    parser.add_argument("--db", default=os.environ.get("DB"), help="SQLite database file (env DB)")
+    parser.add_argument(
+        "--db",
+        default=os.environ.get("DB"),
+        help="SQLite database file, or postgresql://USER:PASS@HOST:PORT/DB (env DB)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     parser.add_argument(
         "--sse-heartbeat",
@@ -133,7 +137,7 @@ def _demo_parser() -> argparse.ArgumentParser:
 async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
     config = load_config(Path(args.config))
     if args.db:
-        config = dataclasses.replace(config, store=dataclasses.replace(config.store, path=Path(args.db)))
+        config = dataclasses.replace(config, store=config.store.with_database(args.db))
     setup_logging(args.log_level, args.log_format, config.log_name)
     return await run_proxy(config, api, admin, sse_heartbeat=args.sse_heartbeat)
 
@@ -141,16 +145,18 @@ async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[st
 async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
     from mxproxy.sim import Simulator
 
+    workdir = Path(tempfile.mkdtemp(prefix="mxproxy-demo-"))
+    store = StoreConfig(path=workdir / "demo.db")
+    if args.db:
+        store = store.with_database(args.db)
     simulator = Simulator()
     await simulator.start(port=args.mx_port, prov_port=args.prov_port)
-    workdir = Path(tempfile.mkdtemp(prefix="mxproxy-demo-"))
-    db = Path(args.db) if args.db else workdir / "demo.db"
     config = Config.default(
         apps={DEMO_APP_ID: DEMO_APP_SECRET},
         config_dir=workdir,
         provisioning=simulator.provisioning_url,
         log_name=workdir / "mxproxy.log",
-        store=StoreConfig(path=db),
+        store=store,
     )
     setup_logging(args.log_level, args.log_format, config.log_name)
 

@@ -15,10 +15,10 @@ from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import InvalidToken, TokenIssuer
 from mxproxy.config import Config
 from mxproxy.live import EventHub
-from mxproxy.mx import conferences, directory
-from mxproxy.mx.client import ClientOptions, client_ssl_context
 from mxproxy.mx.messages import ConfServerInfo
 from mxproxy.mx.messages import Service as Service_
+from mxproxy.pbx import conferences, directory
+from mxproxy.pbx.client import ClientOptions, client_ssl_context
 from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.notifier import PushNotifier, count_outcome
 from mxproxy.push.settings import PushSettings, load_push_settings

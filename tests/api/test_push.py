@@ -142,8 +142,15 @@ async def test_registration_errors(rig: PushRig, path: str, status: int, error: 
 
 async def test_unregistering_a_token_stops_its_pushes(rig: PushRig) -> None:
     assert await rig.put(f"/tokens/fcm/androidapp/{FCM_TOKEN}") == 204
+    assert await rig.put(f"/tokens/apn/com.example.app.voip/{VOIP_TOKEN}") == 204
     response = await rig.proxy.api.delete(
         f"/tokens/fcm/androidapp/{FCM_TOKEN}", headers=rig.proxy.bearer(rig.token)
     )
     assert response.status_code == 204
-    assert (await rig.proxy.admin.get("/tokens")).json() == {"tokens": {}}
+    tokens = (await rig.proxy.admin.get("/tokens")).json()
+    assert tokens == {"tokens": {f"apn:com.example.app.voip:{VOIP_TOKEN}": "dmitrys@xyzrd.com"}}
+    # A push really goes out (to the token still registered), and none to the removed one.
+    rig.proxy.simulator.inject_call("3095", "3044")
+    await _apns_push(rig.apns, "voip")
+    await rig.proxy.service.push.join()
+    assert [request.json().get("to") for request in rig.fcm.messages()] == []

@@ -333,7 +333,7 @@ async def test_a_client_that_goes_away_cancels_the_pbx_transfer(
     client = await session.client_ready(1)
     # The PBX continues a transfer with `nextChunk` until it is finished or cancelled.
     with pytest.raises(CSTAError) as refused:
-        await client.request(commands.mail_receive(BIG_ID, next_chunk=True))
+        await client.request(commands.MailReceive(BIG_ID, next_chunk=True))
     assert refused.value.reason == "invalidMailID"
 
 

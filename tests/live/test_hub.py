@@ -8,9 +8,9 @@ import orjson
 import pytest
 
 from mxproxy.live import EventHub, LiveEvent, StreamEnded, Subscription, sse
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.events import AddressBookEvent, CallEvent, MailIncomingEvent
 from mxproxy.mx.messages import LoginOK, Voicemail
+from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.session import UserSession
 from mxproxy.store import StoredUser

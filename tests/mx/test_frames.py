@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mxproxy.mx.commands import keepalive
+from mxproxy.mx.commands import KeepAlive
 from mxproxy.mx.errors import LocalProtocolError, RemoteProtocolError
 from mxproxy.mx.frames import (
     EVENT_ID,
@@ -139,5 +139,5 @@ def test_invoke_id_out_of_range_is_a_local_error(invoke_id: int) -> None:
 def test_keepalive_frame_is_the_21_bytes_of_the_protocol() -> None:
     assert KEEPALIVE_FRAME == b"\x00\x00\x00\x15" + b"0000" + b"<keepalive />"
     assert len(KEEPALIVE_FRAME) == 21
-    assert encode_frame(KEEPALIVE_ID, keepalive()) == KEEPALIVE_FRAME
+    assert encode_frame(KEEPALIVE_ID, KeepAlive().payload()) == KEEPALIVE_FRAME
     assert FrameDecoder().feed(KEEPALIVE_FRAME) == [Frame(0, b"<keepalive />")]

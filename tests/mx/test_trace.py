@@ -6,14 +6,15 @@ import logging
 
 import pytest
 
-from mxproxy.mx import commands, directory
-from mxproxy.mx.client import MXClient
+from mxproxy.mx import commands
 from mxproxy.mx.trace import TRACE, redact
+from mxproxy.pbx import directory
+from mxproxy.pbx.client import MXClient
 from mxproxy.sim import Simulator
 
 
 def test_redact_hides_passwords_and_cuts_long_payloads() -> None:
-    login = commands.login("dmitrys", "78561")
+    login = commands.Login("dmitrys", "78561").payload()
     shown = redact(login)
     assert "<pwd>***</pwd>" in shown
     assert commands.password_hash("78561").strip() not in shown

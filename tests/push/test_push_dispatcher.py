@@ -13,7 +13,7 @@ import pytest
 from push_testkit import APP_TOKEN, P12_PASSWORD, VOIP_TOKEN, Authority, MemoryRegistry, Outcomes
 
 from mxproxy.fakes.apns import ApnsFault, FakeApns
-from mxproxy.push.dispatcher import COUNTERS, SERVICES, PushDispatcher
+from mxproxy.push.dispatcher import COUNTERS, SERVICES, PushDispatcher, PushOutcome
 from mxproxy.push.registry import DeviceToken
 from mxproxy.push.settings import PushSettings, load_push_settings
 from mxproxy.store import Store, StoredUser
@@ -187,3 +187,39 @@ async def test_the_token_store_serves_as_registry(
         await outcomes.take(2)
         await dispatcher.close()
         assert await store.tokens("dmitrys") == [token(APP_TOKEN)]
+
+
+class LoggingRegistry(MemoryRegistry):
+    """A MemoryRegistry that notes each lookup in a shared journal."""
+
+    def __init__(self, entries: list[DeviceToken], journal: list[str]) -> None:
+        super().__init__(entries)
+        self.journal = journal
+
+    async def tokens(self, login: str | None = None) -> list[DeviceToken]:
+        self.journal.append(f"lookup {login}")
+        return await super().tokens(login)
+
+
+async def test_a_ready_push_goes_before_events_still_to_be_looked_up(
+    settings: PushSettings, apns: FakeApns
+) -> None:
+    journal: list[str] = []
+    logins = ["u1", "u2", "u3"]
+    registry = LoggingRegistry([token(f"{n:064x}", login) for n, login in enumerate(logins)], journal)
+    done = asyncio.Event()
+
+    def outcome(result: PushOutcome) -> None:
+        journal.append(f"{result.result} {result.delivery.token.login}")
+        if len(journal) == 2 * len(logins):
+            done.set()
+
+    dispatcher = PushDispatcher(settings, registry, concurrency=1, on_outcome=outcome)
+    for login in logins:
+        dispatcher.notify(login, EVENT)
+    await dispatcher.start()
+    try:
+        await asyncio.wait_for(done.wait(), 10)
+    finally:
+        await dispatcher.close()
+    assert journal == [entry for login in logins for entry in (f"lookup {login}", f"sent {login}")]

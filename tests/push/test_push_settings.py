@@ -73,7 +73,7 @@ def test_every_kind_of_credential_and_url(tmp_path: Path, authority: Authority) 
     assert settings.voip_all_events is True
     (key,) = settings.apn_keys
     assert (key.key_id, key.team_id) == (KEY_ID, TEAM_ID)  # keyId from the file name
-    assert key.topics == {"com.example.other", "com.example.other.voip"}
+    assert key.topics == {"com.example.other", "com.example.other.voip", "com.example.other.complication"}
     modern = settings.fcm_apps["modern"]
     assert isinstance(modern, FcmServiceAccount)
     assert modern.project_id == "android-project"
@@ -162,13 +162,11 @@ def test_multi_topic_certificate_lists_its_topics(tmp_path: Path, authority: Aut
     assert settings.apn_certificates[0].topics == set(topics)
 
 
-def test_unreadable_topic_list_still_accepts_the_uid_and_its_voip_topic(
-    tmp_path: Path, authority: Authority
-) -> None:
+def test_unreadable_topic_list_covers_the_uid_alone(tmp_path: Path, authority: Authority) -> None:
     authority.write_p12(tmp_path / "odd.p12", "com.example.app", raw_topics_extension=der(0x02, b"\x01"))
     settings, problems = load_push_settings({"apn": {"odd.p12": P12_PASSWORD}}, tmp_path)
     assert problems == []
-    assert settings.apn_certificates[0].topics == {"com.example.app", "com.example.app.voip"}
+    assert settings.apn_certificates[0].topics == {"com.example.app"}
 
 
 @pytest.mark.parametrize("blob", [b"", b"\x30", b"\x30\x85\x01\x02\x03\x04\x05", b"\x04\x02\x02\x01"])

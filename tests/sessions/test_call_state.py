@@ -7,9 +7,9 @@ import time
 
 import pytest
 
-from mxproxy.mx.client import ClientOptions, MXClient
 from mxproxy.mx.events import AddressBookEvent, CallEvent, MailIncomingEvent
 from mxproxy.mx.messages import LoginOK, Voicemail
+from mxproxy.pbx.client import ClientOptions, MXClient
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.session import UserSession

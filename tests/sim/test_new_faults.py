@@ -1,34 +1,10 @@
-"""Faults for the proxy's robustness: a wedge mid-frame, and an address-book monitor that is
-refused always or only after a reconnect."""
+"""The address-book monitor refused always, or only after a reconnect."""
 
 from __future__ import annotations
-
-import asyncio
 
 from mxproxy.sim import Simulator
 
 from .conftest import Connect
-
-SERVICES = "<GetServiceList/>"
-SILENCE = 0.3
-
-
-async def test_a_wedge_sends_half_a_frame_then_nothing(simulator: Simulator, connect: Connect) -> None:
-    client = await connect()
-    innocent = await connect("peterh", "981211")
-    simulator.set_garbage("wedge")
-    await client.send(SERVICES)
-    data = await asyncio.wait_for(client.reader.readexactly(30), 5)
-    assert data[:4] == b"\x00\x00\xff\xff"  # announces 65,535 bytes
-    simulator.set_garbage(None)
-    await client.send(SERVICES)
-    # Wedged for good: the connection stays open and silent.
-    try:
-        extra = await asyncio.wait_for(client.reader.read(1), SILENCE)
-    except TimeoutError:
-        extra = b"(silent)"
-    assert extra == b"(silent)"
-    assert (await innocent.request(SERVICES)).name == "GetServiceListResponse"
 
 
 async def test_the_address_book_monitor_refused_always(simulator: Simulator, connect: Connect) -> None:

@@ -20,7 +20,7 @@ from mxproxy.api.security import (
 )
 from mxproxy.auth.login import LoginError, log_in, log_in_azure
 from mxproxy.auth.tokens import IssuedToken
-from mxproxy.mx.client import MXClient
+from mxproxy.pbx.client import MXClient
 
 router = APIRouter(tags=["authentication"])
 

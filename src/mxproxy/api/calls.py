@@ -29,9 +29,9 @@ from mxproxy.api.schemas import (
     TransferAnswer,
 )
 from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx import calls
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.errors import CSTAError
+from mxproxy.pbx import calls
+from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.session import UserSession
 
 router = APIRouter(tags=["call control"])

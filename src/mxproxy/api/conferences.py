@@ -19,9 +19,9 @@ from mxproxy.api.bodies import read_fields
 from mxproxy.api.responses import ApiError, json_response
 from mxproxy.api.schemas import ConferenceAnswer, ConferenceOut, ConferencesAnswer, ConfServerInfoAnswer
 from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx import conferences
 from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.messages import Conference, to_int
+from mxproxy.pbx import conferences
 from mxproxy.sessions.session import UserSession
 
 router = APIRouter(tags=["conferences"])

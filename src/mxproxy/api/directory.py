@@ -12,7 +12,7 @@ from starlette.responses import Response
 from mxproxy.api.responses import JSON_TYPE, ApiError, json_response
 from mxproxy.api.schemas import CallLogAnswer, ContactsAnswer, ServicesAnswer
 from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx import directory
+from mxproxy.pbx import directory
 
 router = APIRouter(tags=["directory and history"])
 

@@ -1,6 +1,7 @@
 """Every failure as `{"error": …}` with the documented status: our own `ApiError`s, Starlette's
 404/405, validation errors (400 naming the field), PBX errors (CSTA → 400, timeout → 504,
-connection gone → 401) and, last, anything unexpected (500, logged, no details leaked)."""
+connection gone → 401), the database out of reach (503) and, last, anything unexpected (500,
+logged, no details leaked)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.responses import Response
 from mxproxy.api.responses import ApiError, error_response
 from mxproxy.mx.errors import ConnectionClosed, CSTAError, MXError, MXTimeout
 from mxproxy.sessions.session import UNAVAILABLE, SessionUnavailable
+from mxproxy.store import StoreUnavailable
 
 log = logging.getLogger("mxproxy.api")
 
@@ -43,6 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(SessionUnavailable, _session_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(MXError, _mx_error)  # type: ignore[arg-type]
+    app.add_exception_handler(StoreUnavailable, _store_unavailable)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected)
 
 
@@ -63,6 +66,12 @@ async def _validation_error(_: Request, exc: RequestValidationError | Validation
 
 async def _session_unavailable(_: Request, __: SessionUnavailable) -> Response:
     return error_response(401, UNAVAILABLE, BEARER_CHALLENGE)
+
+
+async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
+    # A database restart or outage: the client may retry; this is not a fault of ours (no 500).
+    log.warning("%s %s: %s", request.method, request.url.path, exc)
+    return error_response(503, "store unavailable", {"Retry-After": "1"})
 
 
 async def _mx_error(request: Request, exc: MXError) -> Response:

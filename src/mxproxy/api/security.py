@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 
 from mxproxy.api.responses import ApiError
 from mxproxy.auth.apps import parse_basic
-from mxproxy.mx.client import MXClient
+from mxproxy.pbx.client import MXClient
 from mxproxy.service import Service
 from mxproxy.sessions.session import UserSession
 

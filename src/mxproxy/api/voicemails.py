@@ -23,9 +23,9 @@ from mxproxy.api.calls import body_doc
 from mxproxy.api.responses import ApiError, json_response
 from mxproxy.api.schemas import VoicemailChangeAnswer, VoicemailsAnswer
 from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx import voicemail
 from mxproxy.mx.errors import CSTAError, MXError
 from mxproxy.mx.messages import MailChunk, Voicemail
+from mxproxy.pbx import voicemail
 from mxproxy.service import Service
 from mxproxy.sessions.call_state import RECORDING
 from mxproxy.sessions.session import UserSession

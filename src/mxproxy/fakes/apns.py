@@ -1,14 +1,25 @@
 """A fake APNs: HTTP/2 over TLS on 127.0.0.1, answering `POST /3/device/{token}` like Apple.
 
 Authentication is checked the way APNs does it: a connection that presents a client
-certificate (verified against `client_ca_pem`) may push to the certificate's topics; any
-other connection must send `authorization: bearer <provider JWT>`, verified with the
-public key registered for its `kid` (and `team_id`, if given). A JWT older than an hour
-is answered 403 ExpiredProviderToken.
+certificate (verified against `client_ca_pem`) may push only to the certificate's topics —
+its subject UID, plus the topics its Apple topics extension (1.2.840.113635.100.6.3.6) lists;
+anything else is `400 TopicDisallowed` (this rule is implemented here on its own, not borrowed
+from the service). With `environment` set, a certificate carrying Apple's environment markers
+(…6.3.1 development, …6.3.2 production) but not this server's is `403
+BadCertificateEnvironment`. Any other connection must send `authorization: bearer <provider
+JWT>`, verified with the public key registered for its `kid` (and `team_id`, if given). A JWT
+older than an hour is answered 403 ExpiredProviderToken.
+
+Like APNs, the fake closes idle connections: with `idle_timeout`, a connection without an
+open stream for that long gets GOAWAY (NO_ERROR) and is closed (`idle_goaway=False`: closed
+without a GOAWAY, as a dropped connection looks). `close_idle()` does it at once.
+`stop_answering()` turns the server into a black hole (bytes read and dropped, PINGs unanswered),
+as a peer that died without closing looks; `pings_answered` counts the PINGs acknowledged.
 
 Every request is recorded (headers, body, connection number, certificate UID) before it is
 answered, and `set_fault(token, …)` makes the fake answer a device token (or every token,
-with "") with an error, a hang, or bytes that are not HTTP/2.
+with "") with an error, a hang, bytes that are not HTTP/2, or a GOAWAY that leaves it
+unprocessed.
 
     async with FakeApns(client_ca_pem=ca) as apns:
         ... push to apns.url ...
@@ -26,9 +37,11 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Literal
 
 import h2.config
 import h2.connection
+import h2.errors
 import h2.events
 import h2.exceptions
 import jwt
@@ -36,6 +49,13 @@ import orjson
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from mxproxy.fakes.apple import (
+    DEVELOPMENT_OID,
+    PRODUCTION_OID,
+    allowed_topics,
+    has_extension,
+    subject_uid,
+)
 from mxproxy.fakes.common import (
     DEFAULT_WAIT,
     Counter,
@@ -47,11 +67,11 @@ from mxproxy.fakes.common import (
     ServerIdentity,
     server_tls_context,
 )
-from mxproxy.push.credentials import certificate_topics, certificate_uid
 
 __all__ = ["ApnsFault", "FakeApns"]
 
 PROVIDER_TOKEN_LIFETIME = 3600
+
 _PATH_PREFIX = "/3/device/"
 _GARBAGE = b"\x00\x00\x04\xff this is not an HTTP/2 frame\r\n\r\n"
 
@@ -68,6 +88,7 @@ class ApnsFault(StrEnum):
     UNAVAILABLE = "ServiceUnavailable"  # 503, with Retry-After when given
     HANG = "hang"  # never answer
     GARBAGE = "garbage"  # write bytes that are not HTTP/2, then close the connection
+    GOAWAY = "goaway"  # GOAWAY saying this stream was not processed, then close the connection
 
 
 _FAULT_STATUS = {
@@ -104,6 +125,8 @@ class _Peer:
     certificate: x509.Certificate | None
     streams: dict[int, _Stream] = field(default_factory=dict)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    in_flight: int = 0
+    idle_timer: asyncio.TimerHandle | None = None
 
     def flush(self) -> None:
         data = self.protocol.data_to_send()
@@ -120,8 +143,17 @@ class FakeApns(FakeServer):
         client_ca_pem: bytes | None = None,
         provider_keys: Mapping[str, ec.EllipticCurvePublicKey] | None = None,
         team_id: str | None = None,
+        environment: Literal["production", "sandbox"] | None = None,
+        idle_timeout: float | None = None,
+        idle_goaway: bool = True,
     ) -> None:
         super().__init__()
+        self.environment = environment
+        self.idle_timeout = idle_timeout
+        self.idle_goaway = idle_goaway
+        self.idle_closes = Counter()
+        self.pings_answered = Counter()
+        self._silent = False
         self.identity = ServerIdentity.generate()
         self.recorder = Recorder()
         self.faults: FaultBook[ApnsFault] = FaultBook()
@@ -174,8 +206,45 @@ class FakeApns(FakeServer):
         )
         await self._listen(context)
 
+    def stop_answering(self) -> None:
+        """Drop everything every connection sends from now on."""
+        self._silent = True
+
+    def close_idle(self) -> int:
+        """Close every connection without an open stream now (as `idle_timeout` would)."""
+        idle = [peer for peer in self._peers.values() if peer.in_flight == 0 and not peer.streams]
+        for peer in idle:
+            self._close_idle_peer(peer)
+        return len(idle)
+
     def _open_writers(self) -> list[asyncio.StreamWriter]:
         return [peer.writer for peer in self._peers.values()]
+
+    def _arm_idle(self, peer: _Peer) -> None:
+        if self.idle_timeout is None or peer.writer.is_closing():
+            return
+        if peer.idle_timer is not None:
+            peer.idle_timer.cancel()
+        loop = asyncio.get_running_loop()
+        peer.idle_timer = loop.call_later(self.idle_timeout, self._idle_expired, peer)
+
+    def _idle_expired(self, peer: _Peer) -> None:
+        peer.idle_timer = None
+        if peer.in_flight == 0 and not peer.streams:
+            self._close_idle_peer(peer)
+
+    def _close_idle_peer(self, peer: _Peer) -> None:
+        if peer.writer.is_closing():
+            return
+        if peer.idle_timer is not None:
+            peer.idle_timer.cancel()
+            peer.idle_timer = None
+        if self.idle_goaway:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                peer.protocol.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR)
+            peer.flush()
+        self.idle_closes.increment()
+        peer.writer.close()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         config = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
@@ -190,8 +259,11 @@ class FakeApns(FakeServer):
         try:
             peer.protocol.initiate_connection()
             peer.flush()
+            self._arm_idle(peer)
             await self._read_frames(peer, reader)
         finally:
+            if peer.idle_timer is not None:
+                peer.idle_timer.cancel()
             for task in peer.tasks:
                 task.cancel()
             del self._peers[peer.number]
@@ -209,6 +281,8 @@ class FakeApns(FakeServer):
                 return
             if not data:
                 return
+            if self._silent:
+                continue
             try:
                 events = peer.protocol.receive_data(data)
             except h2.exceptions.ProtocolError:
@@ -216,6 +290,8 @@ class FakeApns(FakeServer):
             for event in events:
                 if isinstance(event, h2.events.ConnectionTerminated):
                     return
+                if isinstance(event, h2.events.PingReceived):
+                    self.pings_answered.increment()  # h2 queues the ACK itself
                 self._on_event(peer, event)
             peer.flush()
             with contextlib.suppress(ConnectionError):
@@ -224,6 +300,9 @@ class FakeApns(FakeServer):
     def _on_event(self, peer: _Peer, event: h2.events.Event) -> None:
         if isinstance(event, h2.events.RequestReceived) and event.stream_id is not None:
             peer.streams[event.stream_id] = _Stream(_header_dict(event.headers or []))
+            if peer.idle_timer is not None:
+                peer.idle_timer.cancel()
+                peer.idle_timer = None
         elif isinstance(event, h2.events.DataReceived) and event.stream_id is not None:
             stream = peer.streams.get(event.stream_id)
             if stream is not None and event.data is not None:
@@ -232,16 +311,25 @@ class FakeApns(FakeServer):
         elif isinstance(event, h2.events.StreamEnded) and event.stream_id is not None:
             stream = peer.streams.pop(event.stream_id, None)
             if stream is not None:
+                peer.in_flight += 1
                 task = asyncio.create_task(self._respond(peer, event.stream_id, stream))
                 peer.tasks.add(task)
-                task.add_done_callback(peer.tasks.discard)
+                task.add_done_callback(lambda done: self._responded(peer, done))
         elif isinstance(event, h2.events.StreamReset) and event.stream_id is not None:
             peer.streams.pop(event.stream_id, None)
+            if not peer.streams and peer.in_flight == 0:
+                self._arm_idle(peer)
+
+    def _responded(self, peer: _Peer, task: asyncio.Task[None]) -> None:
+        peer.tasks.discard(task)
+        peer.in_flight -= 1
+        if peer.in_flight == 0 and not peer.streams:
+            self._arm_idle(peer)
 
     async def _respond(self, peer: _Peer, stream_id: int, stream: _Stream) -> None:
         path = stream.headers.get(":path", "")
         token = path.removeprefix(_PATH_PREFIX) if path.startswith(_PATH_PREFIX) else ""
-        uid = certificate_uid(peer.certificate) if peer.certificate is not None else None
+        uid = subject_uid(peer.certificate) if peer.certificate is not None else None
         request = RecordedRequest(
             method=stream.headers.get(":method", ""),
             path=path,
@@ -255,6 +343,12 @@ class FakeApns(FakeServer):
         rule = self.faults.take(token) if answer is None else None
         if rule is not None and rule.fault is ApnsFault.HANG:
             await self._stopping.wait()
+            return
+        if rule is not None and rule.fault is ApnsFault.GOAWAY:
+            with contextlib.suppress(h2.exceptions.ProtocolError):
+                peer.protocol.close_connection(last_stream_id=max(0, stream_id - 2))
+            peer.flush()
+            peer.writer.close()
             return
         if rule is not None and rule.fault is ApnsFault.GARBAGE:
             peer.writer.write(_GARBAGE)
@@ -271,12 +365,20 @@ class FakeApns(FakeServer):
             return _Answer(404, "BadPath")
         topic = request.headers.get("apns-topic", "")
         if peer.certificate is not None:
-            if topic and topic not in certificate_topics(peer.certificate):
+            if topic and topic not in allowed_topics(peer.certificate):
                 return _Answer(400, "TopicDisallowed")
+            if not self._environment_ok(peer.certificate):
+                return _Answer(403, "BadCertificateEnvironment")
             return None
         if not topic:
             return _Answer(400, "MissingTopic")
         return self._check_provider_token(request.headers.get("authorization", ""))
+
+    def _environment_ok(self, certificate: x509.Certificate) -> bool:
+        marks = {oid for oid in (DEVELOPMENT_OID, PRODUCTION_OID) if has_extension(certificate, oid)}
+        if self.environment is None or not marks:
+            return True
+        return (DEVELOPMENT_OID if self.environment == "sandbox" else PRODUCTION_OID) in marks
 
     def _check_provider_token(self, authorization: str) -> _Answer | None:
         if not self._provider_keys:

@@ -12,7 +12,8 @@ Plain HTTP/1.1 (h11 over asyncio) on 127.0.0.1 with an ephemeral port:
 
 Every request is recorded; `set_fault(token, …)` makes the fake answer a device token (or
 every token, with "") with an FCM error, a canonical id, 429/5xx, a hang, or bytes that are
-not HTTP.
+not HTTP. With `idle_timeout`, a kept-alive connection that carries no new request for that
+long is closed by the server (counted in `idle_closes`), as Google's front ends do.
 """
 
 from __future__ import annotations
@@ -94,8 +95,11 @@ class FakeFcm(FakeServer):
         server_keys: set[str] | frozenset[str] = frozenset(),
         service_accounts: Mapping[str, rsa.RSAPublicKey] | None = None,
         access_token_ttl: int = 3600,
+        idle_timeout: float | None = None,
     ) -> None:
         super().__init__()
+        self.idle_timeout = idle_timeout
+        self.idle_closes = Counter()
         self.recorder = Recorder()
         self.faults: FaultBook[FcmFault] = FaultBook()
         self.token_requests = Counter()
@@ -186,8 +190,15 @@ class FakeFcm(FakeServer):
         self, number: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         connection = h11.Connection(h11.SERVER)
+        first = True
         while True:
-            request = await _read_request(connection, reader, number)
+            try:
+                async with asyncio.timeout(None if first else self.idle_timeout):
+                    request = await _read_request(connection, reader, number)
+            except TimeoutError:
+                self.idle_closes.increment()
+                return
+            first = False
             if request is None:
                 return
             self.recorder.add(request)

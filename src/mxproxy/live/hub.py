@@ -3,8 +3,8 @@
 Rules:
 - The hub is a session event handler: it is called synchronously on the PBX event path and
   never waits. It only appends to bounded buffers.
-- Streamed: call events (an incoming call only when it alerts the user's own extension, as for
-  pushes) and unread new mail (as for pushes), as their 2.3 JSON. Address-book changes are not.
+- Streamed: what `mxproxy.sessions.visibility` lets the user see live (their call events and
+  unread new mail), as their 2.3 JSON.
 - Every user has an increasing sequence of event ids and a ring of the last `history` events,
   so a stream that comes back with `Last-Event-ID` misses nothing the ring still holds.
 - Each stream has a bounded queue. A stream that falls `queue_size` events behind is closed
@@ -28,8 +28,9 @@ from dataclasses import dataclass, field
 import orjson
 
 from mxproxy import metrics
-from mxproxy.mx.events import CallEvent, Event, MailIncomingEvent
+from mxproxy.mx.events import Event
 from mxproxy.sessions.session import UserSession
+from mxproxy.sessions.visibility import Audience, sees
 
 __all__ = ["EventHub", "LiveEvent", "StreamEnded", "Subscription"]
 
@@ -154,11 +155,7 @@ class EventHub:
 
     def handle_event(self, session: UserSession, event: Event) -> None:
         """A session event handler: publish what the user's streams should see."""
-        if isinstance(event, CallEvent):
-            ext = session.extension
-            if event.addressed_to(ext):
-                self.publish(session.login, event.as_json())
-        elif isinstance(event, MailIncomingEvent) and event.unread:
+        if sees(event, Audience.LIVE, session.extension):
             self.publish(session.login, event.as_json())
 
     def publish(self, login: str, payload: Mapping[str, object]) -> LiveEvent:

@@ -3,7 +3,8 @@
 `parse_event` turns a decoded message into a `CallEvent`, `MailIncomingEvent`,
 `AddressBookEvent` or `ServerLogout`, and into None for anything else (presence, conference
 events, names it does not know): the PBX may add events at any time, and an unknown one must
-never break the connection that carries it.
+never break the connection that carries it. (On a live connection a `Logout` never gets
+here: `mxproxy.mx.connection` reports it as `ServerLoggedOut` and closes.)
 
 Call events are read generically (PROTOCOL.md § Events), because the MX varies their
 children per event and per version: the connection-like child gives callId/deviceId/

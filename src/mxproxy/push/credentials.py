@@ -9,15 +9,24 @@ never a secret. Apple marks push certificates with private extensions:
 - `1.2.840.113635.100.6.3.6`: the topics of a multi-topic certificate, a DER SEQUENCE of
   UTF8String topic names, each followed by a SEQUENCE naming its kind (`app`, `voip`, …).
 
-The certificate's own topic is the subject's UID. A certificate with neither environment marker
-is not restricted to one environment.
+What a certificate covers is exactly what it says: the subject's UID (the base topic) plus,
+when the topics extension is present, every topic it lists; nothing is assumed (a
+`com.example.app` certificate without the extension does not cover `com.example.app.voip`,
+and APNs would answer such pushes `400 TopicDisallowed`). A certificate with neither
+environment marker is not restricted to one environment.
+
+A .p8 key is not tied to topics by Apple: the team's key may push to any of the team's apps,
+with the topic suffix each push type requires. So a key covers the bundle ids it is
+configured with, and for each of them the `.voip` (PushKit VoIP) and `.complication`
+(watchOS complication) topics, the two push types Apple documents as "bundle id with the
+suffix appended".
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +39,9 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 __all__ = [
+    "COMPLICATION_SUFFIX",
     "DEVELOPMENT_OID",
+    "KEY_TOPIC_SUFFIXES",
     "MULTI_TOPIC_OID",
     "PRODUCTION_OID",
     "ApnCertificate",
@@ -39,6 +50,7 @@ __all__ = [
     "FcmServiceAccount",
     "certificate_topics",
     "certificate_uid",
+    "key_topics",
     "parse_topics_extension",
     "read_apn_key",
     "read_p12",
@@ -50,6 +62,8 @@ PRODUCTION_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.2")
 MULTI_TOPIC_OID = x509.ObjectIdentifier("1.2.840.113635.100.6.3.6")
 
 VOIP_SUFFIX = ".voip"
+COMPLICATION_SUFFIX = ".complication"
+KEY_TOPIC_SUFFIXES = (VOIP_SUFFIX, COMPLICATION_SUFFIX)
 GOOGLE_TOKEN_URI = "https://oauth2.googleapis.com/token"  # noqa: S105 (a URL, not a secret)
 
 _DER_SEQUENCE = 0x30
@@ -80,6 +94,11 @@ class ApnCertificate:
         environment_ok = self.development if sandbox else self.production
         return environment_ok and topic in self.topics
 
+    @property
+    def label(self) -> str:
+        """How logs name it: the file and its UID."""
+        return f"{self.source.name} (certificate {self.uid})"
+
     def pem_bundle(self, password: bytes) -> bytes:
         """Certificate chain and private key (encrypted with `password`) as PEM for `ssl`."""
         parts = [cert.public_bytes(serialization.Encoding.PEM) for cert in (self.certificate, *self.chain)]
@@ -107,6 +126,11 @@ class ApnKey:
         """Token auth works in both environments; only the topic list restricts it."""
         del sandbox
         return topic in self.topics
+
+    @property
+    def label(self) -> str:
+        """How logs name it: the file and its key id."""
+        return f"{self.source.name} (key {self.key_id})"
 
 
 @dataclass(frozen=True)
@@ -194,17 +218,27 @@ def certificate_uid(certificate: x509.Certificate) -> str | None:
 
 
 def certificate_topics(certificate: x509.Certificate) -> frozenset[str]:
-    """Every topic the certificate may push to: its UID, plus a multi-topic list if present."""
+    """The topics the certificate may push to: its UID, plus the topics extension's list.
+
+    An unreadable topic list adds nothing: guessing would route pushes that APNs refuses.
+    """
     uid = certificate_uid(certificate)
     topics = {uid} if uid else set()
     extension = _extension_bytes(certificate, MULTI_TOPIC_OID)
-    if extension is not None and uid:
-        # The UID's VoIP variant is always part of a multi-topic certificate; accept it even
-        # when the topic list cannot be read.
-        topics.add(uid + VOIP_SUFFIX)
-        with contextlib.suppress(ValueError):
-            topics.update(parse_topics_extension(extension))
+    if extension:
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            topics.update(topic for topic in parse_topics_extension(extension) if topic)
     return frozenset(topics)
+
+
+def key_topics(bundle_ids: Iterable[str]) -> frozenset[str]:
+    """What a .p8 key configured for `bundle_ids` covers (see the module docstring)."""
+    covered: set[str] = set()
+    for bundle_id in bundle_ids:
+        covered.add(bundle_id)
+        if not bundle_id.endswith(KEY_TOPIC_SUFFIXES):
+            covered.update(bundle_id + suffix for suffix in KEY_TOPIC_SUFFIXES)
+    return frozenset(covered)
 
 
 def parse_topics_extension(der: bytes) -> list[str]:

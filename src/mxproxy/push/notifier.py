@@ -1,42 +1,34 @@
-"""Which PBX events become pushes (as 2.3 decided): the calls of the user's own extension
-(incoming Delivered only when addressed to them; Established, Originated, ConnectionCleared,
-Held, Retrieved, RecordingState) and new *unread* voicemails or recordings. A session event
-handler: it only queues, the dispatcher sends."""
+"""The push side of PBX events: a session event handler that queues a push for every event
+`mxproxy.sessions.visibility` lets the user see as a push (the rule lives there, not here);
+the dispatcher sends it."""
 
 from __future__ import annotations
 
-from mxproxy import metrics
-from mxproxy.mx.events import CallEvent, Event, MailIncomingEvent
-from mxproxy.push.dispatcher import PushDispatcher, PushOutcome
-from mxproxy.sessions.session import UserSession
+from collections.abc import Mapping
+from typing import Protocol
 
-PUSHED_CALL_EVENTS = frozenset(
-    {
-        "Delivered",
-        "Established",
-        "Originated",
-        "ConnectionCleared",
-        "HeldEvent",
-        "RetrievedEvent",
-        "RecordingState",
-    }
-)
+from mxproxy import metrics
+from mxproxy.mx.events import Event
+from mxproxy.push.dispatcher import PushOutcome
+from mxproxy.sessions.session import UserSession
+from mxproxy.sessions.visibility import PUSHED_CALL_EVENTS, Audience, sees
+
+__all__ = ["PUSHED_CALL_EVENTS", "Notifies", "PushNotifier", "count_outcome"]
+
+
+class Notifies(Protocol):
+    """What the notifier needs of the push dispatcher: queue one event for a user's devices."""
+
+    def notify(self, login: str, event: Mapping[str, object]) -> None: ...
 
 
 class PushNotifier:
-    def __init__(self, dispatcher: PushDispatcher) -> None:
+    def __init__(self, dispatcher: Notifies) -> None:
         self.dispatcher = dispatcher
 
     def handle_event(self, session: UserSession, event: Event) -> None:
-        if isinstance(event, CallEvent):
-            if event.type not in PUSHED_CALL_EVENTS:
-                return
-            ext = session.extension
-            if not event.addressed_to(ext):
-                return
-        elif not (isinstance(event, MailIncomingEvent) and event.unread):
-            return
-        self.dispatcher.notify(session.login, event.as_json())
+        if sees(event, Audience.PUSH, session.extension):
+            self.dispatcher.notify(session.login, event.as_json())
 
 
 def count_outcome(outcome: PushOutcome) -> None:

@@ -27,7 +27,7 @@ def validate_registration(settings: PushSettings, kind: str, topic: str, token: 
     if kind == "apn":
         _check_apn_topic(settings, topic, sandbox)
     elif kind == "fcm":
-        if topic not in settings.fcm_apps:
+        if not settings.covers("fcm", topic, sandbox):
             raise RegistrationError(404, f'fcm app "{topic}" is not configured')
     else:
         raise RegistrationError(404, f'unsupported push type "{kind}"')
@@ -36,7 +36,7 @@ def validate_registration(settings: PushSettings, kind: str, topic: str, token: 
 
 
 def _check_apn_topic(settings: PushSettings, topic: str, sandbox: bool) -> None:
-    if settings.apn_credential(topic, sandbox) is not None:
+    if settings.covers("apn", topic, sandbox):
         return
     if settings.knows_apn_topic(topic):
         environment = "sandbox" if sandbox else "production"

@@ -17,7 +17,7 @@ A 2.3 file loads unchanged; the keys marked *new* are additions::
     [voip.apnKeys."AuthKey_ABC123DEFG.p8"]   # new: APNs token auth, one table per .p8 key
     keyId = "ABC123DEFG"              # optional when the file is named AuthKey_<keyId>.p8
     teamId = "TEAM123456"
-    topics = ["com.example.app"]      # bundle ids; each also covers its ".voip" topic
+    topics = ["com.example.app"]      # bundle ids; each also covers ".voip" and ".complication"
 
     [voip.fcm]                        # FCM: app = legacy server key, or the path of a
     "app" = "server key"              # service-account .json file (FCM HTTP v1)
@@ -26,6 +26,13 @@ A 2.3 file loads unchanged; the keys marked *new* are additions::
 Paths are relative to the configuration file's directory. A credential that cannot be used is
 left out and reported in the problem list (naming the key and file, never a secret); the rest
 of the push configuration still loads.
+
+Which credential pushes to a topic depends on what each credential covers (see
+`mxproxy.push.credentials`), never on the order of the file: among the credentials that cover
+a topic in an environment, a .p8 key comes first (it never expires and needs no certificate
+of its own per topic), then a certificate whose UID is the topic (its dedicated certificate),
+then the certificate valid longest, then the file name. Two credentials for one topic are
+reported by `apn_overlaps()` (a start-up warning naming both).
 """
 
 from __future__ import annotations
@@ -40,11 +47,11 @@ from typing import Any
 
 from mxproxy.durations import parse_duration
 from mxproxy.push.credentials import (
-    VOIP_SUFFIX,
     ApnCertificate,
     ApnKey,
     CredentialError,
     FcmServiceAccount,
+    key_topics,
     read_apn_key,
     read_p12,
     read_service_account,
@@ -106,20 +113,67 @@ class PushSettings:
     apn_keys: tuple[ApnKey, ...] = ()
     fcm_apps: Mapping[str, FcmApp] = field(default_factory=dict)
 
+    _routes: dict[tuple[str, bool], ApnCredential | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
+
     def apn_credential(self, topic: str, sandbox: bool) -> ApnCredential | None:
-        """The credential to push to `topic`; keys win over certificates (they never expire)."""
-        for credential in self.apn_credentials():
-            if credential.allows(topic, sandbox):
-                return credential
-        return None
+        """The credential that pushes to `topic` in the environment (see the module docstring)."""
+        route = (topic, sandbox)
+        if route not in self._routes:
+            # Filled once per topic and environment; the credentials never change.
+            candidates = self.apn_candidates(topic, sandbox)
+            self._routes[route] = candidates[0] if candidates else None
+        return self._routes[route]
+
+    def apn_candidates(self, topic: str, sandbox: bool) -> list[ApnCredential]:
+        """Every credential that covers `topic` in the environment, the preferred one first."""
+        candidates = [cred for cred in self.apn_credentials() if cred.allows(topic, sandbox)]
+        return sorted(candidates, key=lambda credential: _preference(topic, credential))
+
+    def covers(self, kind: str, topic: str, sandbox: bool) -> bool:
+        """Whether a token of `kind` ("apn" or "fcm") for `topic` can ever be pushed to."""
+        if kind == "apn":
+            return self.apn_credential(topic, sandbox) is not None
+        return kind == "fcm" and topic in self.fcm_apps
 
     def knows_apn_topic(self, topic: str) -> bool:
         """Whether any credential (in any environment) covers `topic`."""
         return any(topic in credential.topics for credential in self.apn_credentials())
 
     def apn_credentials(self) -> list[ApnCredential]:
-        """Every APNs credential, keys first."""
+        """Every APNs credential, as configured."""
         return [*self.apn_keys, *self.apn_certificates]
+
+    def apn_overlaps(self) -> list[str]:
+        """One line per topic that more than one credential covers, naming them and the one used."""
+        lines = []
+        for topic in sorted({topic for credential in self.apn_credentials() for topic in credential.topics}):
+            by_candidates: dict[tuple[str, ...], list[str]] = {}
+            for sandbox, environment in _ENVIRONMENTS:
+                candidates = self.apn_candidates(topic, sandbox)
+                if len(candidates) > 1:
+                    labels = tuple(credential.label for credential in candidates)
+                    by_candidates.setdefault(labels, []).append(environment)
+            for labels, environments in by_candidates.items():
+                lines.append(
+                    f'APNs topic "{topic}" ({" and ".join(environments)}) is covered by '
+                    f"{' and '.join(labels)}; {labels[0]} is used"
+                )
+        return lines
+
+    def apn_routes(self) -> list[str]:
+        """One line per credential: the topics it serves, by environment (for the start-up log)."""
+        lines = []
+        for credential in sorted(self.apn_credentials(), key=lambda credential: credential.label):
+            served = []
+            for sandbox, environment in _ENVIRONMENTS:
+                topics = sorted(t for t in credential.topics if self.apn_credential(t, sandbox) is credential)
+                if topics:
+                    served.append(f"{environment}: {', '.join(topics)}")
+            what = "; ".join(served) if served else "nothing (every topic it covers is served by another)"
+            lines.append(f"APNs credential {credential.label} serves {what}")
+        return lines
 
     def apn_base_url(self, sandbox: bool) -> str:
         """The APNs host for a token registered for the given environment."""
@@ -238,8 +292,17 @@ def _apn_key(name: str, entry: object, config_dir: Path) -> ApnKey:
         raise CredentialError(f"{label}: teamId is missing")
     if not isinstance(topics, list) or not topics or not all(isinstance(t, str) and t for t in topics):
         raise CredentialError(f"{label}: topics must be a non-empty list of bundle ids")
-    covered = frozenset(topics) | {topic + VOIP_SUFFIX for topic in topics if not topic.endswith(VOIP_SUFFIX)}
-    return read_apn_key(config_dir / name, key_id=key_id, team_id=team_id, topics=covered)
+    return read_apn_key(config_dir / name, key_id=key_id, team_id=team_id, topics=key_topics(topics))
+
+
+_ENVIRONMENTS = ((False, "production"), (True, "sandbox"))
+
+
+def _preference(topic: str, credential: ApnCredential) -> tuple[int, int, float, str]:
+    if isinstance(credential, ApnKey):
+        return (0, 0, 0.0, credential.label)
+    dedicated = 0 if credential.uid == topic else 1
+    return (1, dedicated, -credential.not_after.timestamp(), str(credential.source))
 
 
 def _fcm_apps(table: Mapping[str, Any], config_dir: Path, problems: list[str]) -> dict[str, FcmApp]:

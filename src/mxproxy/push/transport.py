@@ -1,4 +1,9 @@
-"""HTTP clients for the push services: TLS trust, APNs client certificates, HTTP/2.
+"""HTTP clients for the push services: TLS trust, APNs client certificates, and the FCM client.
+
+FCM is spoken over HTTP/1.1 keep-alive connections on purpose: before a kept connection is
+reused, the pool checks whether the server has closed it (and opens a fresh one if so), so a
+push never pays for a connection FCM closed while idle. Over HTTP/2 the pool would only notice
+a GOAWAY when the next request is written to the dead connection.
 
 `ssl` can load a client certificate only from a file, so the certificate and its key are
 written to a private (0600) temporary file just long enough to load them, with the key
@@ -17,7 +22,9 @@ import httpx
 
 from mxproxy.push.credentials import ApnCertificate
 
-__all__ = ["new_http_client", "tls_context"]
+__all__ = ["MAX_CONNECTIONS", "new_http_client", "tls_context"]
+
+MAX_CONNECTIONS = 32
 
 
 def tls_context(ca_file: Path | None, certificate: ApnCertificate | None = None) -> ssl.SSLContext:
@@ -36,10 +43,13 @@ def tls_context(ca_file: Path | None, certificate: ApnCertificate | None = None)
 def new_http_client(
     tls: ssl.SSLContext, *, timeout: float, keepalive: float | None = None
 ) -> httpx.AsyncClient:
-    """An HTTP/2-capable client; idle connections close after `keepalive` seconds."""
-    limits = httpx.Limits(keepalive_expiry=keepalive) if keepalive else httpx.Limits()
+    """An HTTP/1.1 keep-alive client (see the module docstring); idle connections close after
+    `keepalive` seconds."""
+    # Bounded so a burst of pushes does not open a connection per push in flight.
+    limits = httpx.Limits(max_connections=MAX_CONNECTIONS, keepalive_expiry=keepalive or 5.0)
     return httpx.AsyncClient(
-        http2=True,
+        http1=True,
+        http2=False,
         verify=tls,
         timeout=httpx.Timeout(timeout),
         limits=limits,

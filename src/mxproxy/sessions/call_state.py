@@ -1,7 +1,7 @@
 """What each user's PBX events say about their calls and recordings, kept for the REST API.
 
 - Calls: the last event of every call seen on the user's connection, for `GET /calls/{id}`
-  (an incoming call that alerts another extension is not the user's). A `ConnectionCleared`
+  (which events are the user's is `mxproxy.sessions.visibility`'s decision). A `ConnectionCleared`
   event ends the call. The calls belong to one connection: after a
   reconnect they are forgotten, because events may have been missed while it was down.
 - Recordings: the PBX's mail list carries only voicemail, so call recordings are known from
@@ -19,14 +19,14 @@ import dataclasses
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.events import CallEvent, Event, MailIncomingEvent
 from mxproxy.mx.messages import Voicemail
+from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.session import UserSession
+from mxproxy.sessions.visibility import RECORDING, Audience, sees
 
 __all__ = ["MAX_CALLS", "MAX_RECORDINGS", "RECORDING", "CallState"]
 
-RECORDING = "Recording"
 CLEARED = "ConnectionCleared"
 MAX_CALLS = 256
 MAX_RECORDINGS = 1024
@@ -52,9 +52,11 @@ class CallState:
 
     def handle_event(self, session: UserSession, event: Event) -> None:
         """Session event handler: remember call events and announced recordings."""
+        if not sees(event, Audience.CALL_STATE, session.extension):
+            return
         if isinstance(event, CallEvent):
             self._call_event(session, event)
-        elif isinstance(event, MailIncomingEvent) and event.voicemail.media_type == RECORDING:
+        elif isinstance(event, MailIncomingEvent):
             self._recording(session.login, event.voicemail)
 
     def end_user(self, login: str, _reason: str) -> None:
@@ -71,10 +73,6 @@ class CallState:
         return self._current_calls(state, session.client).get(call_id)
 
     def _call_event(self, session: UserSession, event: CallEvent) -> None:
-        ext = session.extension
-        # As 2.3 did: a call alerting another extension is not one of the user's calls.
-        if event.call_id == 0 or not event.addressed_to(ext):
-            return
         calls = self._current_calls(self._users.setdefault(session.login, _UserState()), session.client)
         if event.type == CLEARED:
             calls.pop(event.call_id, None)

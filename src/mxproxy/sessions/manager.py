@@ -12,7 +12,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 
-from mxproxy.mx.client import ClientOptions, MXClient
+from mxproxy.pbx.client import ClientOptions, MXClient
 from mxproxy.provisioning import MXAccount
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.connect_limits import ConnectLimits

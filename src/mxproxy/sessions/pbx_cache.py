@@ -23,11 +23,11 @@ from typing import Generic, TypeVar
 
 import orjson
 
-from mxproxy.mx import directory
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.events import AddressBookEvent, Event
 from mxproxy.mx.messages import Contact
+from mxproxy.pbx import directory
+from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.session import UserSession
 
 T = TypeVar("T")

@@ -5,7 +5,9 @@ Rules:
 - When the connection drops, the supervisor reconnects with jittered exponential backoff
   (first attempt within `Backoff.first` seconds); requests meanwhile may wait briefly for the
   reconnect, never longer than they ask to.
-- A server `Logout` or a refused login ends the session for good (the owner forgets the user).
+- A server `Logout` (the client's typed `CloseKind.SERVER_LOGOUT`) or a refused login ends
+  the session for good (the owner forgets the user). Any other end of the connection (a drop,
+  a protocol error, a connection the client found hung) is followed by a reconnect.
 - Every PBX event is parsed once and handed to the event handlers synchronously; handlers
   must not block (push and live streams queue their own work).
 """
@@ -19,12 +21,12 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 
-from mxproxy.mx import calls
-from mxproxy.mx.client import MXClient
 from mxproxy.mx.errors import LoginFailed, MXError, RemoteProtocolError
 from mxproxy.mx.events import Event, parse_event
 from mxproxy.mx.messages import LoginOK
 from mxproxy.mx.xml import Message
+from mxproxy.pbx import calls
+from mxproxy.pbx.client import CloseKind, MXClient
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.store import StoredUser
 
@@ -153,8 +155,8 @@ class UserSession:
             client = None
             if self.is_ended:
                 return
-            if reason.startswith("server logout"):
-                await self._end(reason)
+            if reason.kind is CloseKind.SERVER_LOGOUT:
+                await self._end(str(reason))
                 return
             log.info("MX connection of %s dropped (%s); reconnecting", self.login, reason)
             dropped_at = time.monotonic()

@@ -24,8 +24,8 @@ from mxproxy.sim.world import RECORDING, World
 
 _log = logging.getLogger("mxproxy.sim")
 
-# "wedge": a frame header that announces 65,535 bytes, 30 of them, then that connection says
-# nothing more (a PBX hung mid-frame).
+# "wedge" (once): a frame header that announces 65,535 bytes, 30 of them, then that connection
+# says nothing more (a PBX hung mid-frame).
 GARBAGE_MODES = ("xml", "frame", "wedge")
 # When the address-book monitor is refused: on every connection, or only on a user's second
 # and later logins (a PBX that lost its monitor slots across a reconnect).

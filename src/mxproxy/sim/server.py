@@ -219,7 +219,8 @@ class Simulator:
 
     def set_garbage(self, mode: str | None) -> None:
         """Answer commands with garbage: "xml" (a frame that is not XML), "frame" (a broken
-        frame header), "wedge" (half a frame, then that connection falls silent) or None (off)."""
+        frame header), "wedge" (once: 30 bytes of a frame announced as 65,535, then that
+        connection says nothing more) or None (off)."""
         if mode is not None and mode not in GARBAGE_MODES:
             raise ValueError(f"garbage mode must be one of {GARBAGE_MODES} or None")
         self.core.faults.garbage = mode

@@ -35,6 +35,8 @@ ADDRESS_BOOK_PAGE = 50
 MAIL_CHUNK = 32 * 1024
 _GARBAGE_XML = b"\x01\x02 this is not XML <<<"
 _GARBAGE_FRAME = b"\xde\xad\x00\x10GARBAGE!"
+# A header announcing 65,535 bytes, then 30 of them: a PBX wedged in the middle of a frame.
+_WEDGE_FRAME = b"\x00\x00\xff\xff" + b"0001<x>" + b"w" * 23
 _BEFORE_LOGIN = frozenset({"loginRequest", "logout", "keepalive"})
 
 Handler = Callable[["Session", Message], None]
@@ -70,7 +72,7 @@ class Session(TLSProtocol):
         return bool(self._monitors)
 
     def send_event(self, payload: bytes) -> None:
-        if not self._core.faults.stalled and not self._wedged:
+        if not (self._core.faults.stalled or self._wedged):
             self.send(encode_frame(EVENT_ID, payload))
 
     def kick(self, mode: str) -> None:
@@ -129,9 +131,10 @@ class Session(TLSProtocol):
         elif garbage == "xml":
             self.send(encode_frame(invoke_id, _GARBAGE_XML))
         elif garbage == "wedge":
-            frame = encode_frame(invoke_id, payload)
-            self.send(b"\x00\x00\xff\xff" + frame[4:30])
+            # Once: this connection then stays silent, the next one is healthy.
+            self._core.faults.garbage = None
             self._wedged = True
+            self.send(_WEDGE_FRAME)
         else:
             self.send(encode_frame(invoke_id, payload))
 

@@ -1,8 +1,11 @@
-"""The embedded database: users, device tokens and JWT signing keys, secrets sealed at rest."""
+"""The store: users, device tokens and JWT signing keys, secrets sealed at rest, on the embedded
+SQLite file (the default) or a shared PostgreSQL database."""
 
-from mxproxy.store.db import Store, StoreError, UnknownUser, WrongStoreKey, open_store
+from mxproxy.store.db import Store, open_store
+from mxproxy.store.errors import StoreError, StoreUnavailable, UnknownUser, WrongStoreKey
 from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
 from mxproxy.store.secretbox import KeyFileError, SecretBox, SecretError, load_or_create_key
+from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DeviceToken",
@@ -13,9 +16,12 @@ __all__ = [
     "SigningKey",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "StoredUser",
     "UnknownUser",
     "WrongStoreKey",
+    "is_postgres_url",
     "load_or_create_key",
     "open_store",
+    "redact_url",
 ]

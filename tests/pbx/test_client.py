@@ -10,12 +10,20 @@ from dataclasses import replace
 
 import pytest
 
-from mxproxy.mx import calls, conferences, directory, voicemail
-from mxproxy.mx.client import ClientOptions, MXClient, client_ssl_context
-from mxproxy.mx.errors import ConnectionClosed, CSTAError, LoginFailed, MXTimeout, RemoteProtocolError
+from mxproxy.mx import commands
+from mxproxy.mx.errors import (
+    ConnectionClosed,
+    CSTAError,
+    LocalProtocolError,
+    LoginFailed,
+    MXTimeout,
+    RemoteProtocolError,
+)
 from mxproxy.mx.events import CallEvent, MailIncomingEvent, parse_event
 from mxproxy.mx.messages import Conference
 from mxproxy.mx.xml import Message
+from mxproxy.pbx import calls, conferences, directory, voicemail
+from mxproxy.pbx.client import ClientOptions, CloseKind, CloseReason, MXClient, client_ssl_context
 from mxproxy.sim import Dataset, Simulator
 
 OPTIONS = ClientOptions(timeout=3.0, connect_timeout=3.0, call_log_idle=0.2)
@@ -84,7 +92,7 @@ async def test_logout_ends_the_session_on_the_server(simulator: Simulator) -> No
     mx = await _connect(simulator)
     assert simulator.logged_in_users() == ["dmitrys"]
     await mx.logout()
-    assert mx.close_reason == "logged out"
+    assert mx.close_reason == CloseReason(CloseKind.LOCAL, "logged out")
     with pytest.raises(ConnectionClosed):
         await directory.services(mx)
 
@@ -274,7 +282,8 @@ async def test_conference_lifecycle(client: MXClient) -> None:
 async def test_a_server_logout_closes_with_its_reason(simulator: Simulator, client: MXClient) -> None:
     simulator.logout("dmitrys", mode="kicked")
     reason = await asyncio.wait_for(client.wait_closed(), 5)
-    assert reason == "server logout (kicked)"
+    assert reason == CloseReason(CloseKind.SERVER_LOGOUT, "kicked")
+    assert str(reason) == "server logout (kicked)"
 
 
 async def test_a_dropped_connection_fails_pending_requests(simulator: Simulator, client: MXClient) -> None:
@@ -322,7 +331,8 @@ async def test_a_broken_frame_closes_the_connection_with_the_reason(
     simulator.set_garbage("frame")
     with pytest.raises(ConnectionClosed):
         await directory.services(client)
-    assert (client.close_reason or "").startswith("protocol error")
+    assert client.close_reason is not None
+    assert client.close_reason.kind is CloseKind.PROTOCOL_ERROR
 
 
 async def test_nothing_listens_is_an_os_error(simulator: Simulator) -> None:
@@ -351,3 +361,13 @@ async def test_a_conference_named_with_characters_xml_cannot_carry_is_still_crea
     draft = Conference.from_json({"name": "Weekly\x0f sync", "accessId": 1234}, owner_id="43884851147406145")
     created = await conferences.create(client, draft)
     assert created.name == "Weekly sync"
+
+
+async def test_a_command_is_awaited_the_way_it_is_answered(client: MXClient) -> None:
+    with pytest.raises(LocalProtocolError):
+        await client.request(commands.CallMode(remote=False, device="3095"))  # never answered
+    with pytest.raises(LocalProtocolError):
+        await client.request(commands.CallLog())  # a stream: open_stream
+    with pytest.raises(LocalProtocolError):
+        client.open_stream(commands.ServiceList())
+    assert len(await directory.services(client)) == 6  # nothing was sent, nothing is owed
