@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import logging
 from pathlib import Path
 
 import pytest
@@ -12,6 +11,7 @@ from mxproxy.config import (
     DEFAULT_PROVISIONING,
     Config,
     ConfigError,
+    HttpLimits,
     JwtConfig,
     MXConfig,
     StoreConfig,
@@ -214,22 +214,65 @@ def test_not_utf8(tmp_path: Path) -> None:
         load_config(path)
 
 
-def test_unknown_keys_are_ignored_with_a_warning(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture
-) -> None:
-    text = (
-        f'listen = ":8080"\noldSecret = "{SECRET}"\n[apps]\na = "b"\n'
-        f'[jwt]\nissuer = "{SECRET}"\n[mx]\nretries = 3\n[store]\ncompress = true\n'
-        '[voip]\nunknownToUs = "kept"\n'
-    )
-    with caplog.at_level(logging.WARNING, logger="mxproxy.config"):
-        config = load_text(tmp_path, text)
-    logged = caplog.text
-    for key in ("listen", "oldSecret", "jwt.issuer", "mx.retries", "store.compress"):
-        assert key in logged
-    assert SECRET not in logged
-    assert "unknownToUs" not in logged  # [voip] belongs to the push settings
-    assert config.voip == {"unknownToUs": "kept"}
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        (
+            f'provisionning = "{SECRET}"\n[apps]\na = "b"\n',
+            "provisionning: unknown key (did you mean provisioning?)",
+        ),
+        ('[apps]\na = "b"\n[mx]\ntimout = "7s"\n', "mx.timout: unknown key (did you mean mx.timeout?)"),
+        (f'[apps]\na = "b"\n[jwt]\nissuer = "{SECRET}"\n', "jwt.issuer: unknown key"),
+        ('[apps]\na = "b"\n[store]\ncompress = true\n', "store.compress: unknown key"),
+        ('[apps]\na = "b"\n[voip]\nunknownToUs = "x"\n', "voip.unknownToUs: unknown key"),
+        (
+            '[apps]\na = "b"\n[http]\nmaxConnection = 5\n',
+            "http.maxConnection: unknown key (did you mean http.maxConnections?)",
+        ),
+        ('listen = ":8080"\n[apps]\na = "b"\n', "listen: unknown key"),
+    ],
+)
+def test_unknown_keys_are_errors_naming_the_key(tmp_path: Path, text: str, named: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_text(tmp_path, text)
+    assert str(caught.value) == named
+    assert SECRET not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("body", "named"),
+    [
+        ('[voip]\napnTTL = "10x"\n', "voip.apnTTL: invalid duration"),
+        ("[voip]\napnTTL = 10\n", "voip.apnTTL: must be a duration"),
+        ('[voip]\nvoipAllEvents = "yes"\n', "voip.voipAllEvents: must be true or false"),
+        ('[voip]\napn = "cert.p12"\n', "voip.apn: must be a table"),
+        ("[http]\nmaxConnections = 0\n", "http.maxConnections: must be a whole number"),
+        ('[http]\nheaderTimeout = "soon"\n', "http.headerTimeout: invalid duration"),
+    ],
+)
+def test_bad_values_are_errors_naming_the_key(tmp_path: Path, body: str, named: str) -> None:
+    with pytest.raises(ConfigError, match=f"^{named}"):
+        load_text(tmp_path, '[apps]\na = "b"\n' + body)
+
+
+def test_a_section_declares_its_own_keys(tmp_path: Path) -> None:
+    from mxproxy.config import declare_keys, parse_config
+
+    text = '[apps]\na = "b"\n[[hooks_for_test]]\nurl = "x"\n[[hooks_for_test]]\nurll = "y"\n'
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError, match=r"^hooks_for_test: unknown key"):
+        load_config(path)
+    declare_keys("hooks_for_test", {"url"})
+    with pytest.raises(ConfigError, match=r"^hooks_for_test\.urll: unknown key"):
+        load_config(path)
+    assert parse_config({"apps": {"a": "b"}, "hooks_for_test": [{"url": "x"}]}, config_dir=tmp_path)
+
+
+def test_http_limits(tmp_path: Path) -> None:
+    text = '[apps]\na = "b"\n[http]\nheaderTimeout = "2s"\nkeepAliveTimeout = "500ms"\nmaxConnections = 10\n'
+    limits = load_text(tmp_path, text).http_limits
+    assert (limits.header_timeout, limits.keep_alive_timeout, limits.max_connections) == (2.0, 0.5, 10)
+    assert limits.body_timeout == HttpLimits().body_timeout
 
 
 def test_secrets_stay_out_of_repr(tmp_path: Path) -> None:

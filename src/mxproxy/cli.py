@@ -1,5 +1,5 @@
 """The `mxproxy` command: `serve` (the proxy), `demo` (simulator + provisioning stub + proxy
-in one process), `sim` (the MX simulator alone) and `--version`."""
+in one process), `sim` (the MX simulator alone), `check-config` and `--version`."""
 
 from __future__ import annotations
 
@@ -7,11 +7,12 @@ import sys
 
 from mxproxy import __version__
 
-_USAGE = """usage: mxproxy {serve,demo,sim} [options]   (mxproxy COMMAND --help for its options)
+_USAGE = """usage: mxproxy {serve,demo,sim,check-config} [options]   (mxproxy COMMAND --help for options)
 
-  serve   run the proxy (REST API + admin web) against real MX servers
-  demo    run the simulator, the provisioning stub and the proxy together, ready for curl
-  sim     run the MX simulator and its provisioning stub alone
+  serve          run the proxy (REST API + admin web) against real MX servers
+  demo           run the simulator, the provisioning stub and the proxy together, ready for curl
+  sim            run the MX simulator and its provisioning stub alone
+  check-config   validate a configuration file without starting (exit 0 if usable, else 2)
 """
 
 
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         from mxproxy.sim.cli import main as sim_main
 
         return sim_main(rest)
+    if command == "check-config":
+        from mxproxy.checkconfig import main as check_main
+
+        return check_main(rest)
     if command in {"serve", "demo"}:
         from mxproxy.server import main as server_main
 

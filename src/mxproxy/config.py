@@ -1,17 +1,20 @@
 """The TOML configuration file: loading, validation and typed settings.
 
 The format is MX Proxy 2.3's (`provisioning`, `logName`, `[apps]`, `[voip]`, `[jwt]`), so an
-existing 2.3 file loads unchanged; `[mx]` and `[store]` are new optional tables. Every problem is a
-`ConfigError` whose message names the offending key (never its value: the file holds secrets).
-Keys we do not know are ignored with a warning, since 2.3 files may carry keys no longer used.
-The `[voip]` table is handed on raw; the push module parses it.
+existing 2.3 file loads unchanged; `[mx]`, `[store]` and `[http]` are new optional tables. Every
+problem is a `ConfigError` whose message names the offending key (never its value: the file
+holds secrets). A key nobody declared is an error too: a misspelt `timout` would otherwise run
+the service on defaults. Each section's parser declares the keys it reads with `declare_keys`
+(several parsers may share a section); the check derives the allowed names from those
+declarations, so a new section needs no central list. The `[voip]` table is checked for its
+keys and durations here, and handed on raw; the push module parses the credentials in it.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
-import logging
 import re
 import tomllib
 from collections.abc import Mapping
@@ -28,24 +31,59 @@ __all__ = [
     "Config",
     "ConfigError",
     "HttpConfig",
+    "HttpLimits",
     "JwtConfig",
     "MXConfig",
     "StoreConfig",
+    "declare_keys",
     "load_config",
 ]
-
-logger = logging.getLogger(__name__)
 
 DEFAULT_PROVISIONING = "https://config.connector73.net/config"
 DEFAULT_DATABASE = "mxproxy.db"
 DEFAULT_POOL_SIZE = 10
 _MAX_POOL_SIZE = 1000
 
-_TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store", "http"})
-
 
 class ConfigError(Exception):
     """The configuration file cannot be used; the message names the key (never a secret)."""
+
+
+# section ("" for the top level) -> keys its parsers read; a section is itself a top-level key.
+_DECLARED: dict[str, set[str]] = {}
+# Sections whose own keys are free-form names (client ids, file names): not checked.
+_OPEN_SECTIONS = {"apps"}
+
+
+def declare_keys(section: str, keys: set[str] | frozenset[str]) -> frozenset[str]:
+    """Declare the keys a parser reads in `[section]` (`""`: top-level keys); returns them."""
+    _DECLARED.setdefault(section, set()).update(keys)
+    return frozenset(keys)
+
+
+def _check_keys(document: Mapping[str, Any]) -> None:
+    top = _DECLARED.get("", set()) | set(_DECLARED) | _OPEN_SECTIONS
+    top.discard("")
+    _refuse_unknown(document, top, "")
+    for section, value in document.items():
+        known = _DECLARED.get(section)
+        if known is None or section in _OPEN_SECTIONS:
+            continue
+        # `[[section]]` (an array of tables) is checked table by table.
+        for table in value if isinstance(value, list) else [value]:
+            if isinstance(table, dict):
+                _refuse_unknown(table, known, f"{section}.")
+
+
+def _refuse_unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
+    for key in table:
+        if key not in known:
+            close = difflib.get_close_matches(key, sorted(known), n=1)
+            hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
+            raise ConfigError(f"{prefix}{key}: unknown key{hint}")
+
+
+declare_keys("", {"provisioning", "logName"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +104,18 @@ class MXConfig:
     verify_tls: bool = False
     ca_file: Path | None = None
     reconnect_max: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpLimits:
+    """`[http]` limits on clients, so slow or idle ones cannot hold the listeners (seconds)."""
+
+    header_timeout: float = 10.0  # the request line and headers must arrive within this
+    body_timeout: float = 30.0  # the whole body must arrive within this after the headers
+    keep_alive_timeout: float = 15.0  # an idle keep-alive connection is closed after this
+    max_connections: int = 4000  # open connections on the API listener
+    admin_max_connections: int = 64  # open connections on the admin listener
+    streams_per_user: int = 8  # open `/events` streams of one user
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,6 +182,7 @@ class Config:
     mx: MXConfig = field(default_factory=MXConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    http_limits: HttpLimits = field(default_factory=HttpLimits)
 
     @classmethod
     def default(
@@ -146,6 +197,7 @@ class Config:
         mx: MXConfig | None = None,
         store: StoreConfig | None = None,
         http: HttpConfig | None = None,
+        http_limits: HttpLimits | None = None,
     ) -> Config:
         """A configuration made in code; relative paths resolve against `config_dir` (cwd)."""
         base = (config_dir or Path.cwd()).resolve()
@@ -159,6 +211,7 @@ class Config:
             mx=mx or MXConfig(),
             store=store or StoreConfig(path=base / DEFAULT_DATABASE),
             http=http or HttpConfig(),
+            http_limits=http_limits or HttpLimits(),
         )
 
     def resolve(self, path: str | Path) -> Path:
@@ -183,17 +236,18 @@ def load_config(path: Path) -> Config:
 
 def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
     """Validate an already parsed TOML document (relative paths resolve against `config_dir`)."""
-    _warn_unknown(document, _TOP_LEVEL_KEYS, prefix="")
+    _check_keys(document)
     return Config(
         provisioning=_provisioning(document.get("provisioning", DEFAULT_PROVISIONING)),
         log_name=_optional_path(document.get("logName", ""), "logName", config_dir),
         apps=_apps(document.get("apps")),
-        voip=_table(document.get("voip", {}), "voip"),
+        voip=_voip(_table(document.get("voip", {}), "voip")),
         config_dir=config_dir,
         jwt=_jwt(_table(document.get("jwt", {}), "jwt")),
         mx=_mx(_table(document.get("mx", {}), "mx"), config_dir),
         store=_store(_table(document.get("store", {}), "store"), config_dir),
         http=parse_http(_table(document.get("http", {}), "http")),
+        http_limits=_http_limits(_table(document.get("http", {}), "http")),
     )
 
 
@@ -219,8 +273,28 @@ def _apps(value: object) -> dict[str, str]:
     return apps
 
 
+_VOIP_KEYS = declare_keys(
+    "voip",
+    {"apnTTL", "apn", "apnKeys", "fcm", "voipAllEvents", "caFile", "apnHost", "apnSandboxHost"}
+    | {"fcmURL", "fcmV1URL"},
+)
+
+
+def _voip(table: dict[str, Any]) -> dict[str, Any]:
+    """Check the values a typo there would silently change; the push module reads the rest."""
+    _duration(table, "apnTTL", "voip", 600.0)
+    if not isinstance(table.get("voipAllEvents", False), bool):
+        raise ConfigError("voip.voipAllEvents: must be true or false")
+    for key in ("apn", "apnKeys", "fcm"):
+        if key in table:
+            _table(table[key], f"voip.{key}")
+    return table
+
+
+declare_keys("jwt", {"tokenTTL", "signKeyTTL"})
+
+
 def _jwt(table: dict[str, Any]) -> JwtConfig:
-    _warn_unknown(table, {"tokenTTL", "signKeyTTL"}, prefix="jwt.")
     defaults = JwtConfig()
     return JwtConfig(
         token_ttl=_duration(table, "tokenTTL", "jwt", defaults.token_ttl),
@@ -228,9 +302,10 @@ def _jwt(table: dict[str, Any]) -> JwtConfig:
     )
 
 
+declare_keys("mx", {"timeout", "connectTimeout", "callLogIdle", "verifyTLS", "caFile", "reconnectMax"})
+
+
 def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
-    known = {"timeout", "connectTimeout", "callLogIdle", "verifyTLS", "caFile", "reconnectMax"}
-    _warn_unknown(table, known, prefix="mx.")
     defaults = MXConfig()
     verify_tls = table.get("verifyTLS", defaults.verify_tls)
     if not isinstance(verify_tls, bool):
@@ -245,8 +320,10 @@ def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
     )
 
 
+declare_keys("store", {"path", "url", "key", "keyFile", "poolSize"})
+
+
 def _store(table: dict[str, Any], config_dir: Path) -> StoreConfig:
-    _warn_unknown(table, {"path", "url", "key", "keyFile", "poolSize"}, prefix="store.")
     database = _optional_path(table.get("path", DEFAULT_DATABASE), "store.path", config_dir)
     if database is None:
         raise ConfigError("store.path: must not be empty")
@@ -272,7 +349,6 @@ def _store_url(value: object) -> str:
 
 
 def parse_http(table: dict[str, Any]) -> HttpConfig:
-    _warn_unknown(table, {"allowOrigins"}, prefix="http.")
     origins = table.get("allowOrigins", [])
     if not isinstance(origins, list) or not all(isinstance(o, str) and o.strip() for o in origins):
         raise ConfigError('http.allowOrigins: must be a list of origins such as ["https://app.example.com"]')
@@ -280,6 +356,34 @@ def parse_http(table: dict[str, Any]) -> HttpConfig:
         if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.strip()):
             raise ConfigError(f"http.allowOrigins: {json.dumps(origin)} is not an origin (scheme://host[:port])")
     return HttpConfig(allow_origins=tuple(origin.strip() for origin in origins))
+
+
+declare_keys(
+    "http",
+    {"allowOrigins", "headerTimeout", "bodyTimeout", "keepAliveTimeout", "maxConnections"}
+    | {"adminMaxConnections", "streamsPerUser"},
+)
+
+
+def _http_limits(table: dict[str, Any]) -> HttpLimits:
+    defaults = HttpLimits()
+    return HttpLimits(
+        header_timeout=_duration(table, "headerTimeout", "http", defaults.header_timeout),
+        body_timeout=_duration(table, "bodyTimeout", "http", defaults.body_timeout),
+        keep_alive_timeout=_duration(table, "keepAliveTimeout", "http", defaults.keep_alive_timeout),
+        max_connections=_count(table, "maxConnections", "http", defaults.max_connections),
+        admin_max_connections=_count(
+            table, "adminMaxConnections", "http", defaults.admin_max_connections
+        ),
+        streams_per_user=_count(table, "streamsPerUser", "http", defaults.streams_per_user),
+    )
+
+
+def _count(table: Mapping[str, Any], key: str, section: str, default: int) -> int:
+    value = table.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{section}.{key}: must be a whole number of at least 1")
+    return value
 
 
 def _store_key(value: object) -> bytes:
@@ -322,9 +426,3 @@ def _table(value: object, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{name}: must be a table ([{name}])")
     return value
-
-
-def _warn_unknown(table: Mapping[str, Any], known: set[str] | frozenset[str], prefix: str) -> None:
-    for key in table:
-        if key not in known:
-            logger.warning("configuration key %s%s is not used; ignored", prefix, key)

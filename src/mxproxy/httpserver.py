@@ -1,6 +1,7 @@
 """Serving an ASGI app with uvicorn on a socket we bind ourselves, so that several listeners
 (the API, the admin web, the provisioning stub) share one event loop, port 0 works, and the
-caller owns start, stop and signals."""
+caller owns start, stop and signals. Each listener bounds its clients (`httpguard`): header and
+body deadlines, idle keep-alive time and open connections."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import uvicorn
 
 from mxproxy import __version__
+from mxproxy.httpguard import ClientLimits, GuardedProtocol
 
 SERVER_HEADER = f"MXProxy/{__version__}"
 
@@ -46,9 +48,19 @@ def bind(host: str, port: int) -> socket.socket:
 
 
 class HttpListener:
-    """One uvicorn server on one socket."""
+    """One uvicorn server on one socket; `name` says which in the lines logged when a limit bites."""
 
-    def __init__(self, app: Any, host: str = "127.0.0.1", port: int = 0, **options: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        limits: ClientLimits | None = None,
+        keep_alive_timeout: float = 15.0,
+        name: str = "http",
+        **options: Any,
+    ) -> None:
         self._socket = bind(host, port)
         self.host = host
         self.port: int = self._socket.getsockname()[1]
@@ -58,7 +70,9 @@ class HttpListener:
             log_config=None,
             access_log=False,
             server_header=False,
-            http="httptools",
+            http=GuardedProtocol.with_limits(limits or ClientLimits(), name),
+            # uvicorn declares an int, but hands the value to `call_later`: fractions work.
+            timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]
             timeout_graceful_shutdown=options.pop("graceful_timeout", 10),
             **options,
         )

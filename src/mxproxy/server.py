@@ -1,6 +1,8 @@
 """Running the proxy: `mxproxy serve` (against real MX servers) and `mxproxy demo` (the
 simulator, its provisioning stub and the proxy in one process), until SIGTERM/SIGINT, then a
-graceful stop: no new connections, in-flight requests finish, PBX sessions log out."""
+graceful stop: no new connections, in-flight requests finish, PBX sessions log out. SIGHUP
+reopens the log file. A configuration that cannot be used, a database that cannot be opened
+or a port already in use ends the start with one line on stderr and exit status 2."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import base64
 import dataclasses
 import logging
 import os
+import resource
 import signal
 import sys
 import tempfile
@@ -19,15 +22,21 @@ from pathlib import Path
 from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
 from mxproxy.config import Config, ConfigError, StoreConfig, load_config
+from mxproxy.httpguard import ClientLimits
 from mxproxy.httpserver import HttpListener, parse_listen
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
-from mxproxy.logs import setup_logging
+from mxproxy.logs import reopen_log_file, setup_logging
 from mxproxy.service import Runtime, Tuning
+from mxproxy.store import KeyFileError, StoreError
 
 log = logging.getLogger("mxproxy")
 
 DEMO_APP_ID = "demo"
 DEMO_APP_SECRET = "demo-secret"  # noqa: S105 - the demo's published credentials
+
+
+class StartupError(Exception):
+    """The proxy cannot start (database, listening port); the message is the line to print."""
 
 
 def main(command: str, argv: list[str]) -> int:
@@ -49,6 +58,23 @@ def main(command: str, argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"mxproxy: configuration error: {exc}", file=sys.stderr)
         return 2
+    except StartupError as exc:
+        print(f"mxproxy: cannot start: {exc}", file=sys.stderr)
+        return 2
+
+
+def raise_open_files_limit() -> int:
+    """Raise the soft open-files limit to the hard one (each client and PBX is a file); returns
+    the limit now in force. systemd's default soft limit (1,024) is reached by idle clients."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError) as exc:  # pragma: no cover - a sandbox may forbid it
+            log.warning("open-files limit stays at %d: %s", soft, exc)
+            return soft
+        return hard
+    return soft
 
 
 def _run(coroutine: Awaitable[int]) -> int:
@@ -152,14 +178,37 @@ async def run_proxy(
     sse_heartbeat: float = DEFAULT_HEARTBEAT,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
-    service = await Runtime.open(config, Tuning(sse_heartbeat=sse_heartbeat))
+    open_files = raise_open_files_limit()
+    limits = config.http_limits
+    try:
+        service = await Runtime.open(config, Tuning(sse_heartbeat=sse_heartbeat))
+    except (StoreError, KeyFileError, OSError) as exc:
+        raise StartupError(f"database: {_one_line(exc)}") from None
+    listeners: list[HttpListener] = []
+    try:
+        listeners.append(_listener(create_api_app(service), api, "API", limits.max_connections, config))
+        listeners.append(
+            _listener(create_admin_app(service), admin, "admin", limits.admin_max_connections, config)
+        )
+    except StartupError:
+        for unused in listeners:
+            await unused.stop()
+        await service.close()
+        raise
+    api_listener, admin_listener = listeners
     await service.start()
-    api_listener = HttpListener(create_api_app(service), *api)
-    admin_listener = HttpListener(create_admin_app(service), *admin)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, reopen_log_file)
+    if limits.max_connections + limits.admin_max_connections > open_files:
+        log.warning(
+            "the open-files limit (%d) is below [http] maxConnections + adminMaxConnections (%d): "
+            "raise LimitNOFILE",
+            open_files,
+            limits.max_connections + limits.admin_max_connections,
+        )
     try:
         await api_listener.start()
         await admin_listener.start()
@@ -180,6 +229,28 @@ async def run_proxy(
         await admin_listener.stop()
         await service.close()
     return 0
+
+
+def _listener(
+    app: object, where: tuple[str, int], name: str, connections: int, config: Config
+) -> HttpListener:
+    limits = config.http_limits
+    client_limits = ClientLimits(
+        header_timeout=limits.header_timeout, body_timeout=limits.body_timeout, max_connections=connections
+    )
+    try:
+        return HttpListener(
+            app, *where, limits=client_limits, keep_alive_timeout=limits.keep_alive_timeout, name=name
+        )
+    except OSError as exc:
+        host, port = where
+        raise StartupError(f"{name} address {host}:{port}: {exc.strerror or exc}") from None
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.filename is not None and exc.strerror:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _demo_banner(api: str, admin: str, mx_port: int, provisioning: str) -> str:

@@ -90,7 +90,10 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
-        self.live = EventHub(heartbeat=self.tuning.sse_heartbeat)
+        self.live = EventHub(
+            heartbeat=self.tuning.sse_heartbeat,
+            streams_per_user=self.config.http_limits.streams_per_user,
+        )
         call_state = CallState()
         directory_cache = DirectoryCache()
         clients = ClientSource(self.tuning.wait_for_reconnect)

@@ -9,6 +9,8 @@ Rules:
   so a stream that comes back with `Last-Event-ID` misses nothing the ring still holds.
 - Each stream has a bounded queue. A stream that falls `queue_size` events behind is closed
   (its client resumes from the ring), so a slow reader never grows memory.
+- A user has at most `streams_per_user` open streams: a new one closes their oldest, so leaked
+  streams (an app that never closes them) cannot pile up.
 - When the user's session ends (logout, PBX logout, refused credentials), their streams end
   and their history is dropped.
 """
@@ -16,6 +18,7 @@ Rules:
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections import deque
@@ -40,6 +43,10 @@ DEFAULT_HEARTBEAT = 15.0
 SLOW_READER = "slow reader"
 LOGGED_OUT = "logged out"
 SHUTTING_DOWN = "shutting down"
+TOO_MANY_STREAMS = "too many streams"
+DEFAULT_STREAMS_PER_USER = 8
+
+_serials = itertools.count()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,7 @@ class Subscription:
     def __init__(self, login: str, queue_size: int, on_close: Callable[[Subscription], None]) -> None:
         self.login = login
         self.closed_reason: str | None = None
+        self.serial = next(_serials)  # opening order, to find a user's oldest stream
         self._queue_size = queue_size
         self._pending: deque[LiveEvent] = deque()
         self._wakeup = asyncio.Event()
@@ -131,12 +139,14 @@ class EventHub:
         queue_size: int = DEFAULT_QUEUE_SIZE,
         heartbeat: float = DEFAULT_HEARTBEAT,
         clock: Callable[[], float] = time.time,
+        streams_per_user: int = DEFAULT_STREAMS_PER_USER,
     ) -> None:
         if history < 1 or queue_size < 1 or heartbeat <= 0:
             raise ValueError("history, queue_size and heartbeat must be positive")
         self.history = history
         self.queue_size = queue_size
         self.heartbeat = heartbeat
+        self.streams_per_user = streams_per_user
         self._clock = clock
         self._channels: dict[str, _Channel] = {}
         self._closed = False
@@ -178,6 +188,8 @@ class EventHub:
         """A new stream for `login`, with the events after `last_event_id` already queued
         (those the ring still holds, at most `queue_size` of the newest)."""
         channel = self._channel(login)
+        while len(channel.streams) >= self.streams_per_user:
+            min(channel.streams, key=lambda open_stream: open_stream.serial).close(TOO_MANY_STREAMS)
         stream = Subscription(login, self.queue_size, self._stream_closed)
         if last_event_id is not None:
             for event in channel.after(last_event_id)[-self.queue_size :]:
@@ -223,6 +235,8 @@ class EventHub:
         if stream.closed_reason == SLOW_READER:
             metrics.SSE_SLOW_READERS.inc()
             log.info("closed a live stream of %s: %s", stream.login, SLOW_READER)
+        elif stream.closed_reason == TOO_MANY_STREAMS:
+            log.info("closed the oldest live stream of %s: %s", stream.login, TOO_MANY_STREAMS)
 
 
 def _close_all(streams: Iterable[Subscription], reason: str) -> None:

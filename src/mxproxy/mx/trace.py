@@ -47,4 +47,10 @@ def sent(peer: str, invoke_id: int, payload: bytes) -> None:
 
 
 def received(peer: str, message: Message) -> None:
-    log.log(TRACE, "← %s %04d %s", peer, message.invoke_id, redact(tostring(message.element)))
+    try:
+        text = redact(tostring(message.element))
+    except RecursionError:
+        # Serialising recurses once per level: a hostile 9,000-deep document must not break
+        # the connection it arrived on just because someone is tracing.
+        text = f"<{message.name}> (nested too deeply to show)"
+    log.log(TRACE, "← %s %04d %s", peer, message.invoke_id, text)

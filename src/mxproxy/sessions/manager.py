@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable
 from mxproxy.pbx.client import ClientOptions, MXClient
 from mxproxy.provisioning import MXAccount
 from mxproxy.sessions.backoff import Backoff
+from mxproxy.sessions.connect_limits import ConnectLimits
 from mxproxy.sessions.session import EventHandler, State, UserSession
 from mxproxy.store import Store, StoredUser
 
@@ -32,7 +33,7 @@ class SessionManager:
         options: ClientOptions,
         *,
         backoff: Backoff | None = None,
-        max_concurrent_logins: int = 64,
+        connect_limits: ConnectLimits | None = None,
     ) -> None:
         self.store = store
         self.options = options
@@ -42,7 +43,7 @@ class SessionManager:
         self._backoff = backoff or Backoff()
         self._sessions: dict[str, UserSession] = {}
         self._login_locks: dict[str, asyncio.Lock] = {}
-        self._connect_slots = asyncio.Semaphore(max_concurrent_logins)
+        self.connect_limits = connect_limits or ConnectLimits()
 
     # -- lookup -----------------------------------------------------------------------------
 
@@ -98,8 +99,8 @@ class SessionManager:
         return session
 
     async def connect(self, user: StoredUser) -> MXClient:
-        """One login to the PBX, bounded so that a mass reconnect cannot storm it."""
-        async with self._connect_slots:
+        """One login to the PBX, bounded per PBX and in total (see `connect_limits`)."""
+        async with self.connect_limits.slot(user.mx_host, user.mx_port):
             return await MXClient.connect(
                 user.mx_host, user.mx_port, user.mx_login, user.mx_password, self.options
             )

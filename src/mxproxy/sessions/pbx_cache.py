@@ -3,7 +3,10 @@
 - `DirectoryCache`: the address book. Built once per PBX from one user's connection, which
   then monitors the directory (`MonitorStartAb`); the PBX's Ab*Event messages keep it exact.
   When that connection goes away the cache is dropped and rebuilt from the next request's
-  connection (changes made while nobody listened cannot be known otherwise).
+  connection (changes made while nobody listened cannot be known otherwise). A PBX that
+  refuses the monitor (older firmware, a restricted account) is asked for the whole book on
+  every request, as 2.3 did, since nothing would tell us of a change; the monitor is tried
+  again after `monitor_retry` seconds.
 - `TimedCache`: answers the PBX sends no change events for (services, conference server
   info), kept for a short time.
 Both are single-flight: concurrent misses share one PBX request.
@@ -12,6 +15,7 @@ Both are single-flight: concurrent misses share one PBX request.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -19,6 +23,7 @@ from typing import Generic, TypeVar
 
 import orjson
 
+from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.events import AddressBookEvent, Event
 from mxproxy.mx.messages import Contact
 from mxproxy.pbx import directory
@@ -26,6 +31,10 @@ from mxproxy.pbx.client import MXClient
 from mxproxy.sessions.session import UserSession
 
 T = TypeVar("T")
+
+log = logging.getLogger("mxproxy.sessions")
+
+DEFAULT_MONITOR_RETRY = 60.0
 
 
 def pbx_key(session: UserSession) -> str:
@@ -42,28 +51,44 @@ def _encode(contacts: dict[str, Contact]) -> bytes:
     return orjson.dumps({"contacts": [contact.as_json() for contact in ordered]})
 
 
+def _apply(contacts: dict[str, Contact], event: AddressBookEvent) -> None:
+    if event.kind == "delete" or event.contact is None:
+        contacts.pop(event.jid, None)
+    else:
+        contacts[event.contact.jid] = event.contact
+
+
 @dataclass(eq=False)
 class _Book:
     owner: MXClient | None = None
     contacts: dict[str, Contact] = field(default_factory=dict)
     encoded: bytes | None = None
-    building: asyncio.Future[None] | None = None
+    reading: asyncio.Task[bytes] | None = None
+    # While a monitored read runs, its connection's events are kept and replayed on the result:
+    # a change on a page already read would otherwise be lost.
+    pending_client: MXClient | None = None
+    pending: list[AddressBookEvent] = field(default_factory=list)
+    monitor_refused_at: float | None = None
 
 
 class DirectoryCache:
     """The address book of each PBX, as ready-to-send `{"contacts": […]}` JSON."""
 
-    def __init__(self) -> None:
+    def __init__(self, monitor_retry: float = DEFAULT_MONITOR_RETRY) -> None:
+        self.monitor_retry = monitor_retry
         self._books: dict[str, _Book] = {}
 
     async def contacts_json(self, session: UserSession, client: MXClient) -> bytes:
+        body = self.cached_json(session)
+        if body is not None:
+            return body
         book = self._books.setdefault(pbx_key(session), _Book())
-        while (body := self.cached_json(session)) is None:
-            if book.building is not None:
-                await asyncio.shield(book.building)
-            else:
-                await self._build(book, client)
-        return body
+        task = book.reading
+        if task is None:
+            task = asyncio.ensure_future(self._read(book, client))
+            book.reading = task
+            task.add_done_callback(lambda done: self._read_done(book, done))
+        return await asyncio.shield(task)
 
     def cached_json(self, session: UserSession) -> bytes | None:
         """The ready answer when the PBX's directory is cached and monitored, else None."""
@@ -74,23 +99,61 @@ class DirectoryCache:
             book.encoded = _encode(book.contacts)
         return book.encoded
 
-    async def _build(self, book: _Book, client: MXClient) -> None:
-        book.building = asyncio.get_running_loop().create_future()
+    def is_monitored(self, session: UserSession) -> bool:
+        """Whether the directory of the session's PBX is cached and kept exact by events."""
+        book = self._books.get(pbx_key(session))
+        return book is not None and book.owner is not None and not book.owner.is_closed
+
+    async def _read(self, book: _Book, client: MXClient) -> bytes:
+        monitored = await self._try_monitor(book, client)
+        if monitored:
+            book.pending_client, book.pending = client, []
         try:
-            # Monitor first, then read: a change between the two then arrives as an event.
-            await directory.monitor_address_book(client)
-            contacts = await directory.address_book(client)
-            book.contacts = {contact.jid: contact for contact in contacts}
-            book.encoded = None
+            contacts = {contact.jid: contact for contact in await directory.address_book(client)}
+            if monitored:
+                for event in book.pending:
+                    _apply(contacts, event)
+        finally:
+            if monitored:
+                book.pending_client, book.pending = None, []
+        body = _encode(contacts)
+        if monitored and not client.is_closed:
+            book.contacts = contacts
+            book.encoded = body
             book.owner = client
             client.add_close_listener(lambda _reason: self._owner_gone(book, client))
-            book.building.set_result(None)
-        except BaseException as exc:
-            book.building.set_exception(exc)
-            book.building.exception()  # consumed here; waiters re-raise it from shield
-            raise
-        finally:
-            book.building = None
+        return body
+
+    async def _try_monitor(self, book: _Book, client: MXClient) -> bool:
+        now = time.monotonic()
+        refused_at = book.monitor_refused_at
+        if refused_at is not None and now < refused_at + self.monitor_retry:
+            return False
+        try:
+            # Monitor first, then read: a change during the read then arrives as an event.
+            await directory.monitor_address_book(client)
+        except CSTAError as exc:
+            if refused_at is None:
+                # Once per PBX until it accepts again: the retry would otherwise log each time.
+                log.warning(
+                    "address-book monitor refused (%s); /contacts reads the directory from the PBX "
+                    "on each request, monitor retried every %.0f s",
+                    exc.reason,
+                    self.monitor_retry,
+                )
+            book.monitor_refused_at = now
+            return False
+        if refused_at is not None:
+            log.info("address-book monitor accepted again; /contacts served from the cache")
+            book.monitor_refused_at = None
+        return True
+
+    @staticmethod
+    def _read_done(book: _Book, task: asyncio.Task[bytes]) -> None:
+        if book.reading is task:
+            book.reading = None
+        if not task.cancelled():
+            task.exception()  # retrieved here; waiters re-raise it from shield
 
     @staticmethod
     def _owner_gone(book: _Book, client: MXClient) -> None:
@@ -104,12 +167,13 @@ class DirectoryCache:
         if not isinstance(event, AddressBookEvent):
             return
         book = self._books.get(pbx_key(session))
-        if book is None or book.owner is None or book.owner is not session.client:
+        if book is None or session.client is None:
             return
-        if event.kind == "delete" or event.contact is None:
-            book.contacts.pop(event.jid, None)
-        else:
-            book.contacts[event.contact.jid] = event.contact
+        if book.pending_client is session.client:
+            book.pending.append(event)
+        if book.owner is None or book.owner is not session.client:
+            return
+        _apply(book.contacts, event)
         book.encoded = None
 
 

@@ -138,6 +138,7 @@ class UserSession:
 
     async def _supervise(self, client: MXClient | None) -> None:
         attempt = 0 if client is None else -1
+        dropped_at: float | None = None
         while self.state is not State.ENDED:
             if client is None:
                 client = await self._reconnect(attempt)
@@ -147,6 +148,8 @@ class UserSession:
                 await client.close("session stopped")
                 return
             await self._attach(client)
+            if dropped_at is not None:
+                log.info("MX connection of %s back after %.1f s", self.login, time.monotonic() - dropped_at)
             reason = await client.wait_closed()
             self._detach()
             client = None
@@ -156,6 +159,7 @@ class UserSession:
                 await self._end(str(reason))
                 return
             log.info("MX connection of %s dropped (%s); reconnecting", self.login, reason)
+            dropped_at = time.monotonic()
             self.state = State.DOWN
             self.reconnects += 1
             attempt = 0

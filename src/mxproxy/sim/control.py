@@ -10,7 +10,8 @@ demos). Bodies and answers are JSON:
 | `POST /_sim/logout` | `{"login": "dmitrys"?, "mode": "kicked"?}` | `{"loggedOut": N}` |
 | `POST /_sim/delay` | `{"seconds": 1.5}` (0 = off) | `{"delay": 1.5}` |
 | `POST /_sim/stall` | `{"on": true}` | `{"stalled": true}` |
-| `POST /_sim/garbage` | `{"mode": "xml"}`, `"frame"` or `null` | `{"garbage": mode}` |
+| `POST /_sim/garbage` | `{"mode": "xml"}`, `"frame"`, `"wedge"` or `null` | `{"garbage": mode}` |
+| `POST /_sim/abmonitor` | `{"refuse": "always"}`, `"reconnect"` or `null` | `{"refuse": mode}` |
 | `POST /_sim/reset` | | clears every fault (MX and provisioning) |
 | `POST /_sim/calls` | `{"to": "3095", "from": "+15125550100"}` | `{"callId": N}` |
 | `POST /_sim/mail` | `{"ext": "3095"}` + optional from, fromName, callerName, | `{"mailId": N}` |
@@ -94,6 +95,7 @@ class ControlApi:
             ("POST", "delay"): self._delay,
             ("POST", "stall"): self._stall,
             ("POST", "garbage"): self._garbage,
+            ("POST", "abmonitor"): self._ab_monitor,
             ("POST", "reset"): self._reset,
             ("POST", "calls"): self._inject_call,
             ("POST", "mail"): self._inject_mail,
@@ -143,6 +145,11 @@ class ControlApi:
         mode = _optional_string(request.json(), "mode")
         self._sim.set_garbage(mode)
         return Response.json({"garbage": mode})
+
+    async def _ab_monitor(self, request: Request) -> Response:
+        mode = _optional_string(request.json(), "refuse")
+        self._sim.set_ab_monitor_refusal(mode)
+        return Response.json({"refuse": mode})
 
     async def _reset(self, request: Request) -> Response:
         self._sim.clear_faults()

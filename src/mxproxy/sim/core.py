@@ -24,7 +24,12 @@ from mxproxy.sim.world import RECORDING, World
 
 _log = logging.getLogger("mxproxy.sim")
 
+# "wedge" (once): a frame header that announces 65,535 bytes, 30 of them, then that connection
+# says nothing more (a PBX hung mid-frame).
 GARBAGE_MODES = ("xml", "frame", "wedge")
+# When the address-book monitor is refused: on every connection, or only on a user's second
+# and later logins (a PBX that lost its monitor slots across a reconnect).
+AB_REFUSAL_MODES = ("always", "reconnect")
 
 
 class Peer(Protocol):
@@ -50,6 +55,7 @@ class Faults:
     delay: float = 0.0
     stalled: bool = False
     garbage: str | None = None
+    refuse_ab_monitor: str | None = None
 
 
 class Core:
@@ -66,6 +72,8 @@ class Core:
         self._by_user: dict[str, set[Peer]] = {}
         self._monitors: dict[str, dict[Peer, int]] = {}
         self._ab_monitors: set[Peer] = set()
+        self._logins: dict[str, int] = {}
+        self.address_book_reads = 0  # address-book pages served, for tests of the proxy's cache
         self._cross_refs = itertools.count(1)
         self._waiters: list[tuple[Callable[[], bool], asyncio.Future[None]]] = []
 
@@ -77,6 +85,7 @@ class Core:
 
     def logged_in(self, peer: Peer, user: User) -> None:
         self._by_user.setdefault(user.login, set()).add(peer)
+        self._logins[user.login] = self._logins.get(user.login, 0) + 1
         self._changed()
 
     def disconnected(self, peer: Peer, monitored: Iterable[str]) -> None:
@@ -139,6 +148,15 @@ class Core:
             watchers.pop(peer, None)
             if not watchers:
                 del self._monitors[device]
+
+    def ab_monitor_refused(self, login: str) -> bool:
+        """Whether the address-book fault refuses this user's `MonitorStartAb` now."""
+        mode = self.faults.refuse_ab_monitor
+        return mode == "always" or (mode == "reconnect" and self._logins.get(login, 0) > 1)
+
+    @property
+    def address_book_followers(self) -> int:
+        return len(self._ab_monitors)
 
     def follow_address_book(self, peer: Peer, on: bool) -> None:
         if on:

@@ -62,6 +62,8 @@ class ProvisioningStub:
         self._address = address
         self._csta_port = csta_port
         self.fault: ProvisioningFault | None = None
+        # login -> (address, port) of another MX for that user (a dead PBX, for tests).
+        self.routes: dict[str, tuple[str, int]] = {}
         # Set when the simulator stops, so a hung request can finally end.
         self.closing = asyncio.Event()
         # Set once a request is being held by the "hang" fault (lets callers know it arrived).
@@ -103,12 +105,17 @@ class ProvisioningStub:
             )
         return Response.json({"MX": self._mx_config(user, fault)})
 
+    def _route(self, login: str) -> dict[str, object]:
+        route = self.routes.get(login)
+        return {} if route is None else {"address": route[0], "csta_port": str(route[1])}
+
     def _mx_config(self, user: User, fault: ProvisioningFault | None) -> dict[str, object]:
         config: dict[str, object] = {
             "account_name": user.login,
             "account_pwd": user.password,
             "address": self._address,
             "csta_port": str(self._csta_port()),
+            **self._route(user.login),
             "csta_ssl": not (fault is not None and fault.kind == "insecure"),
             "sn": self._world.dataset.sn,
         }

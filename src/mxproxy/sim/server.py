@@ -17,7 +17,7 @@ from types import TracebackType
 
 from mxproxy.sim import messages
 from mxproxy.sim.control import PREFIX, ControlApi
-from mxproxy.sim.core import GARBAGE_MODES, Core
+from mxproxy.sim.core import AB_REFUSAL_MODES, GARBAGE_MODES, Core
 from mxproxy.sim.dataset import Contact, Dataset
 from mxproxy.sim.minihttp import HttpServer, Request, Response
 from mxproxy.sim.provisioning import ProvisioningFault, ProvisioningStub
@@ -225,6 +225,22 @@ class Simulator:
             raise ValueError(f"garbage mode must be one of {GARBAGE_MODES} or None")
         self.core.faults.garbage = mode
 
+    def set_ab_monitor_refusal(self, mode: str | None) -> None:
+        """Refuse `MonitorStartAb` with a CSTAErrorCode: "always", "reconnect" (only on a
+        user's second and later logins) or None (accept)."""
+        if mode is not None and mode not in AB_REFUSAL_MODES:
+            raise ValueError(f"address-book refusal must be one of {AB_REFUSAL_MODES} or None")
+        self.core.faults.refuse_ab_monitor = mode
+
+    @property
+    def address_book_followers(self) -> int:
+        """Connections that monitor the address book."""
+        return self.core.address_book_followers
+
+    def route_user(self, login: str, host: str, port: int) -> None:
+        """Provision `login` with another MX at `host:port` (a PBX that never answers, say)."""
+        self.provisioning.routes[login] = (host, port)
+
     def set_provisioning_fault(self, fault: str | None, status: int = 500) -> None:
         """Make `GET /config` misbehave (see `provisioning.FAULTS`), or behave again (None)."""
         self.provisioning.fault = None if fault is None else ProvisioningFault(fault, status)
@@ -233,7 +249,9 @@ class Simulator:
         self.set_delay(0)
         self.set_stall(False)
         self.set_garbage(None)
+        self.set_ab_monitor_refusal(None)
         self.set_provisioning_fault(None)
+        self.provisioning.routes.clear()
 
     # -- events --------------------------------------------------------------------------------
 

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import hashlib
-import hmac
 import logging
-from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
 
 from mxproxy.mx.errors import RemoteProtocolError
 from mxproxy.mx.frames import EVENT_ID, KEEPALIVE_ID, Frame, FrameDecoder, encode_frame
-from mxproxy.mx.xml import Element, Message, attr, child_text, parse_frame
+from mxproxy.mx.xml import Message, attr, child_text, parse_frame
 from mxproxy.sim import messages
+from mxproxy.sim.backlog import Backlog
 from mxproxy.sim.calls import Outcome
 from mxproxy.sim.core import Core
 from mxproxy.sim.dataset import Conference, User
 from mxproxy.sim.errors import CommandRefused
+from mxproxy.sim.fields import conference_from, flag, integer, password_accepted, stripped
 from mxproxy.sim.world import VOICEMAIL, CallMode
 from mxproxy.tls import TLSProtocol
 
@@ -43,48 +42,12 @@ _BEFORE_LOGIN = frozenset({"loginRequest", "logout", "keepalive"})
 Handler = Callable[["Session", Message], None]
 
 
-def hashed_password(password: str) -> str:
-    """The password as MX clients send it: base64(SHA-1(password)) and a newline."""
-    digest = hashlib.sha1(password.encode("utf-8"), usedforsecurity=False).digest()
-    return base64.b64encode(digest).decode("ascii") + "\n"
-
-
-def _password_accepted(user: User, sent: str) -> bool:
-    if hmac.compare_digest(sent.encode(), hashed_password(user.password).encode()):
-        return not user.plain_password_only
-    return hmac.compare_digest(sent.encode(), user.password.encode())
-
-
-def _text(element: Element, path: str) -> str:
-    """Stripped text at `path` (an ElementPath), or ''."""
-    return (element.findtext(path) or "").strip()
-
-
-def _flag(text: str, default: bool = False) -> bool:
-    return default if not text else text.lower() in ("true", "1", "yes")
-
-
-def _int(text: str, default: int = 0) -> int:
-    try:
-        return int(text)
-    except ValueError:
-        return default
-
-
 class Session(TLSProtocol):
     """The server side of one MX client connection."""
 
     __slots__ = (
-        "_backlog",
-        "_core",
-        "_decoder",
-        "_monitors",
-        "_peer",
-        "_timer",
-        "_transfer",
-        "_wedged",
-        "user",
-    )
+        "_backlog", "_core", "_decoder", "_monitors", "_peer", "_transfer", "_wedged", "user"
+    )  # fmt: skip
 
     def __init__(self, core: Core) -> None:
         super().__init__(core.tls_context)
@@ -95,8 +58,7 @@ class Session(TLSProtocol):
         # Per-connection extras are created on first use: most connections never need them.
         self._monitors: dict[int, str] | None = None
         self._transfer: tuple[int, int] | None = None
-        self._backlog: deque[tuple[float, Frame]] | None = None
-        self._timer: asyncio.TimerHandle | None = None
+        self._backlog: Backlog | None = None
         self._wedged = False
 
     def __repr__(self) -> str:
@@ -128,9 +90,8 @@ class Session(TLSProtocol):
         self._core.connected(self)
 
     def connection_closed(self, exc: Exception | None) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        if self._backlog is not None:
+            self._backlog.cancel()
         monitored = set(self._monitors.values()) if self._monitors else set()
         self._core.disconnected(self, monitored)
         _log.debug("%r closed (%s)", self, exc or "clean")
@@ -155,29 +116,10 @@ class Session(TLSProtocol):
             return
         if faults.delay > 0 or self._backlog:
             if self._backlog is None:
-                self._backlog = deque()
-            loop = asyncio.get_running_loop()
-            self._backlog.append((loop.time() + faults.delay, frame))
-            if self._timer is None:
-                self._schedule_backlog()
+                self._backlog = Backlog(self._handle, lambda: self.is_open)
+            self._backlog.add(faults.delay, frame)
             return
         self._handle(frame)
-
-    def _schedule_backlog(self) -> None:
-        assert self._backlog
-        due = self._backlog[0][0]
-        self._timer = asyncio.get_running_loop().call_at(due, self._drain_backlog)
-
-    def _drain_backlog(self) -> None:
-        self._timer = None
-        backlog = self._backlog
-        if not backlog:
-            return
-        now = asyncio.get_running_loop().time()
-        while backlog and backlog[0][0] <= now and self.is_open:
-            self._handle(backlog.popleft()[1])
-        if backlog and self.is_open:
-            self._schedule_backlog()
 
     # -- answers -------------------------------------------------------------------------------
 
@@ -248,7 +190,7 @@ class Session(TLSProtocol):
         name = child_text(message.element, "userName")
         sent = message.element.findtext("pwd") or ""
         user = self._core.world.user(name)
-        if user is None or not _password_accepted(user, sent):
+        if user is None or not password_accepted(user, sent):
             _log.info("%r: login refused for %r", self, name)
             failed = messages.login_failed(2, dataset.sn, dataset.apiversion, "Invalid user name or password")
             self.answer(message.invoke_id, failed)
@@ -263,7 +205,7 @@ class Session(TLSProtocol):
     # -- monitors ------------------------------------------------------------------------------
 
     def _on_monitor_start(self, message: Message) -> None:
-        device = _text(message.element, "monitorObject/deviceObject") or _text(
+        device = stripped(message.element, "monitorObject/deviceObject") or stripped(
             message.element, ".//deviceObject"
         )
         if not device:
@@ -276,7 +218,7 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.ack("MonitorStart", body))
 
     def _on_monitor_stop(self, message: Message) -> None:
-        cross_ref = _int(child_text(message.element, "monitorCrossRefID"), -1)
+        cross_ref = integer(child_text(message.element, "monitorCrossRefID"), -1)
         if not self._monitors or cross_ref not in self._monitors:
             raise CommandRefused("invalidCrossRefID")
         device = self._monitors.pop(cross_ref)
@@ -284,6 +226,8 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.ack("MonitorStop"))
 
     def _on_monitor_start_ab(self, message: Message) -> None:
+        if self._core.ab_monitor_refused(self._me().login):
+            raise CommandRefused("unknownCommand")
         self._core.follow_address_book(self, on=True)
         self.answer(message.invoke_id, messages.ack("MonitorStartAb"))
 
@@ -309,6 +253,7 @@ class Session(TLSProtocol):
         if not index_text.isdigit():
             raise CommandRefused("invalidParameter")
         index = int(index_text)
+        self._core.address_book_reads += 1
         contacts = self._core.world.contacts()
         page = contacts[index * ADDRESS_BOOK_PAGE : (index + 1) * ADDRESS_BOOK_PAGE]
         self.answer(message.invoke_id, messages.ablist(len(contacts), index, page))
@@ -343,31 +288,31 @@ class Session(TLSProtocol):
     # -- calls ---------------------------------------------------------------------------------
 
     def _on_assign_device(self, message: Message) -> None:
-        name = _text(message.element, "deviceID")
+        name = stripped(message.element, "deviceID")
         if not name:
             raise CommandRefused("invalidDeviceID")
         self.send_event(messages.assign_device_info(name))
 
     def _on_make_call(self, message: Message) -> None:
         element = message.element
-        calling = _text(element, "callingDevice")
-        called = _text(element, "calledDirectoryNumber")
+        calling = stripped(element, "callingDevice")
+        called = stripped(element, "calledDirectoryNumber")
         call, outcome = self._core.calls.make_call(calling, called, self._me().ext)
         response = messages.make_call_response(call.call_id, call.calling, call.called)
         self.answer(message.invoke_id, response)
         self._publish(outcome)
 
     def _on_answer_call(self, message: Message) -> None:
-        outcome = self._core.calls.answer(_text(message.element, "callToBeAnswered/callID"))
+        outcome = self._core.calls.answer(stripped(message.element, "callToBeAnswered/callID"))
         self.answer(message.invoke_id, messages.ack("AnswerCall"))
         self._publish(outcome)
 
     def _on_transfer(self, message: Message) -> None:
         element = message.element
         outcome = self._core.calls.transfer(
-            _text(element, "activeCall/callID"),
-            _text(element, "activeCall/deviceID"),
-            _text(element, "transferredTo"),
+            stripped(element, "activeCall/callID"),
+            stripped(element, "activeCall/deviceID"),
+            stripped(element, "transferredTo"),
         )
         self.answer(message.invoke_id, messages.ack("SingleStepTransferCall"))
         self._publish(outcome)
@@ -375,8 +320,8 @@ class Session(TLSProtocol):
     def _on_clear(self, message: Message) -> None:
         element = message.element
         outcome = self._core.calls.clear(
-            _text(element, "connectionToBeCleared/callID"),
-            _text(element, "connectionToBeCleared/deviceID"),
+            stripped(element, "connectionToBeCleared/callID"),
+            stripped(element, "connectionToBeCleared/deviceID"),
         )
         self.answer(message.invoke_id, messages.ack("ClearConnection"))
         self._publish(outcome)
@@ -384,7 +329,7 @@ class Session(TLSProtocol):
     def _on_hold(self, message: Message) -> None:
         element = message.element
         outcome = self._core.calls.hold(
-            _text(element, "callToBeHeld/callID"), _text(element, "callToBeHeld/deviceID")
+            stripped(element, "callToBeHeld/callID"), stripped(element, "callToBeHeld/deviceID")
         )
         self.answer(message.invoke_id, messages.ack("HoldCall"))
         self._publish(outcome)
@@ -392,32 +337,32 @@ class Session(TLSProtocol):
     def _on_retrieve(self, message: Message) -> None:
         element = message.element
         outcome = self._core.calls.retrieve(
-            _text(element, "callToBeRetrieved/callID"),
-            _text(element, "callToBeRetrieved/deviceID"),
+            stripped(element, "callToBeRetrieved/callID"),
+            stripped(element, "callToBeRetrieved/deviceID"),
         )
         self.answer(message.invoke_id, messages.ack("RetrieveCall"))
         self._publish(outcome)
 
     def _on_start_recording(self, message: Message) -> None:
-        call_id = _text(message.element, "Call/callID")
+        call_id = stripped(message.element, "Call/callID")
         outcome = self._core.calls.start_recording(call_id, self._me().ext)
         self.answer(message.invoke_id, messages.ack("StartRecording"))
         self._publish(outcome)
 
     def _on_stop_recording(self, message: Message) -> None:
-        outcome = self._core.calls.stop_recording(_text(message.element, "Call/callID"))
+        outcome = self._core.calls.stop_recording(stripped(message.element, "Call/callID"))
         self.answer(message.invoke_id, messages.ack("StopRecording"))
         self._publish(outcome)
 
     def _on_conf_from_calls(self, message: Message) -> None:
-        self._core.calls.lookup(_text(message.element, "callId"))
+        self._core.calls.lookup(stripped(message.element, "callId"))
         self.answer(message.invoke_id, messages.ack("CreateConfFromCalls"))
 
     # -- voicemail -----------------------------------------------------------------------------
 
     def _on_mail_list(self, message: Message) -> None:
         me = self._me()
-        owner = _text(message.element, "userID")
+        owner = stripped(message.element, "userID")
         if owner not in ("", me.ext, me.jid, me.login):
             raise CommandRefused("invalidDeviceID")
         box = self._core.world.mailbox(me)
@@ -425,7 +370,7 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.mail_list(mails))
 
     def _on_mail_receive(self, message: Message) -> None:
-        mail = self._core.world.mail(self._me(), _text(message.element, "faxSessionID"))
+        mail = self._core.world.mail(self._me(), stripped(message.element, "faxSessionID"))
         number = 1
         if message.element.find("nextChunk") is not None:
             if self._transfer is None or self._transfer[0] != mail.mail_id:
@@ -440,27 +385,27 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.mail_chunk(mail, number, total, content))
 
     def _on_mail_cancel(self, message: Message) -> None:
-        mail = self._core.world.mail(self._me(), _text(message.element, "mailId"))
+        mail = self._core.world.mail(self._me(), stripped(message.element, "mailId"))
         if self._transfer is not None and self._transfer[0] == mail.mail_id:
             self._transfer = None
         self.answer(message.invoke_id, messages.ack("MailCancelReceive"))
 
     def _on_mail_delete(self, message: Message) -> None:
-        mail = self._core.world.delete_mail(self._me(), _text(message.element, "mailId"))
+        mail = self._core.world.delete_mail(self._me(), stripped(message.element, "mailId"))
         if self._transfer is not None and self._transfer[0] == mail.mail_id:
             self._transfer = None
         self.answer(message.invoke_id, messages.ack("MailDeleteIncoming"))
 
     def _on_mail_status(self, message: Message) -> None:
         me = self._me()
-        mail = self._core.world.mail(me, _text(message.element, "mailId"))
-        read = _flag(_text(message.element, "read"), default=True)
+        mail = self._core.world.mail(me, stripped(message.element, "mailId"))
+        read = flag(stripped(message.element, "read"), default=True)
         self._core.world.update_mail(me, replace(mail, read=read))
         self.answer(message.invoke_id, messages.ack("MailSetStatus"))
 
     def _on_vm_note(self, message: Message) -> None:
         me = self._me()
-        mail = self._core.world.mail(me, _text(message.element, "mailId"))
+        mail = self._core.world.mail(me, stripped(message.element, "mailId"))
         note = message.element.findtext("note") or ""
         self._core.world.update_mail(me, replace(mail, note=note))
         self.answer(message.invoke_id, messages.ack("UpdateVmNote"))
@@ -472,72 +417,39 @@ class Session(TLSProtocol):
         self.answer(message.invoke_id, messages.conf_server_info(info))
 
     def _on_conf_list(self, message: Message) -> None:
-        owner = _text(message.element, "ownerId") or self._me().jid
-        start = _int(_text(message.element, "iter"))
+        owner = stripped(message.element, "ownerId") or self._me().jid
+        start = integer(stripped(message.element, "iter"))
         confs = self._core.world.conferences(owner) if start == 0 else []
         self.answer(message.invoke_id, messages.conf_list(confs))
 
     def _on_conf_create(self, message: Message) -> None:
         me = self._me()
         blank = Conference(0, me.jid, "", 0)
-        conf = self._core.world.create_conference(_conference_from(message.element, blank))
+        conf = self._core.world.create_conference(conference_from(message.element, blank))
         body = messages.element("confId", conf.conf_id)
         self.answer(message.invoke_id, messages.ack("CreateConference", body))
         self._core.publish_to_user(me.login, messages.conf_added(conf), monitoring_only=False)
 
     def _on_conf_update(self, message: Message) -> None:
         world = self._core.world
-        stored = world.conference(_text(message.element, "confId"))
-        conf = _conference_from(message.element, stored)
+        stored = world.conference(stripped(message.element, "confId"))
+        conf = conference_from(message.element, stored)
         world.update_conference(conf)
         self.answer(message.invoke_id, messages.ack("UpdateConference"))
         event = messages.conf_updated(conf)
         self._core.publish_to_user(self._me().login, event, monitoring_only=False)
 
     def _on_conf_delete(self, message: Message) -> None:
-        conf = self._core.world.delete_conference(_text(message.element, "confId"))
+        conf = self._core.world.delete_conference(stripped(message.element, "confId"))
         self.answer(message.invoke_id, messages.ack("DeleteConference"))
         event = messages.conf_deleted(conf.conf_id)
         self._core.publish_to_user(self._me().login, event, monitoring_only=False)
 
     def _on_join_conf(self, message: Message) -> None:
-        if not _text(message.element, "callId").isdigit():
+        if not stripped(message.element, "callId").isdigit():
             raise CommandRefused("invalidCallID")
-        self._core.world.conference_by_access_id(_text(message.element, "accessId"))
+        self._core.world.conference_by_access_id(stripped(message.element, "accessId"))
         self.answer(message.invoke_id, messages.ack("JoinConf"))
-
-
-def _conference_from(element: Element, base: Conference) -> Conference:
-    """`base` with every field the command carries (directly or inside a `conf` child)."""
-    source = element.find("conf")
-    fields = source if source is not None else element
-
-    def text(name: str) -> str | None:
-        value = fields.findtext(name)
-        return None if value is None else value.strip()
-
-    def number(name: str, current: int) -> int:
-        value = text(name)
-        return current if value is None else _int(value, current)
-
-    def flag(name: str, current: bool) -> bool:
-        value = text(name)
-        return current if value is None else _flag(value)
-
-    return replace(
-        base,
-        owner_id=text("ownerId") or base.owner_id,
-        name=fields.findtext("name", base.name),
-        access_id=number("accessId", base.access_id),
-        description=fields.findtext("description", base.description),
-        type=text("type") or base.type,
-        start_date=number("startDate", base.start_date),
-        duration=number("duration", base.duration),
-        wait_for_owner=flag("waitForOwner", base.wait_for_owner),
-        del_on_owner_leave=flag("delOnOwnerLeave", base.del_on_owner_leave),
-        ws=text("ws") or base.ws,
-        ws_type=text("wsType") or base.ws_type,
-    )
 
 
 _HANDLERS: dict[str, Handler] = {
