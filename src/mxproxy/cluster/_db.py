@@ -12,8 +12,8 @@ Statements read the time as now(): the database's clock is the only one lease ex
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Final, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, Final, TypeVar
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -49,7 +49,7 @@ async def connect_pool(
     min_size: int = 1,
     max_size: int = 4,
     connect_timeout: float = 5.0,
-    init: Callable[[asyncpg.Connection], Awaitable[None]] | None = None,
+    init: Callable[[asyncpg.Connection[asyncpg.Record]], Coroutine[Any, Any, None]] | None = None,
 ) -> asyncpg.Pool:
     """The cluster's own small pool, apart from the store's, so that renewals never queue behind
     store traffic. Raises `ClusterUnavailable` when the database cannot be reached."""
