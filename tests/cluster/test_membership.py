@@ -44,3 +44,66 @@ async def test_a_renewal_is_one_statement_whatever_the_number_of_leases(cluster:
 
     assert await statements_per_renewal() == [1, 1, 1]
     assert a.queries[-1].lstrip().startswith("WITH me AS (")
+
+
+async def test_a_partitioned_instance_fences_itself_before_anyone_takes_over(cluster: Cluster) -> None:
+    relay = await cluster.relay()
+    a = await cluster.node("a", relay=relay)
+    accounts = [f"user{n}@10.0.0.1:7778" for n in range(20)]
+    for account in accounts:
+        assert (await a.leases.acquire(account)).local
+    b = await cluster.node("b")
+    c = await cluster.node("c")
+    old_id = a.id
+    events = cluster.events
+
+    relay.partition()
+    await events.until(lambda: len(events.gained_by("b")) + len(events.gained_by("c")) == len(accounts))
+    first_gain = min(n for n, e in enumerate(events.log) if e.kind == "gained")
+    assert events.index("fenced", "a") < first_gain
+    assert events.index("lost", "a") < first_gain
+    assert events.of("lost", "a")[0].accounts == dict.fromkeys(accounts, 1)
+    assert a.leases.owned() == {}
+    assert not a.membership.live
+
+    # Once the network is back, a joins again under a new id, owning nothing.
+    relay.heal()
+    await events.until(lambda: len(events.of("joined", "a")) == 2)
+    assert a.id != old_id
+    assert a.leases.owned() == {}
+    owner = await a.leases.acquire(accounts[0])
+    assert not owner.local
+    assert owner.instance_id in {b.id, c.id}
+    ids = {row["id"] for row in await cluster.sql("SELECT id FROM cluster_instances")}
+    assert ids == {a.id, b.id, c.id}
+
+
+async def test_a_row_the_database_expired_stays_dead(cluster: Cluster) -> None:
+    a = await cluster.node("a")
+    await a.leases.acquire("user1@10.0.0.1:7778")
+    old_id = a.id
+    # As if a's renewals had stalled past expiry: its next renewal must not bring it back.
+    await cluster.sql(
+        "UPDATE cluster_instances SET expires_at = now() - interval '1 second' WHERE id = $1", old_id
+    )
+    events = cluster.events
+    await events.until(lambda: len(events.of("joined", "a")) == 2)
+    assert events.index("fenced", "a") < events.index("lost", "a") < len(events.log)
+    assert a.id != old_id
+    # The new a finds the orphan of its former self and takes it back, one epoch later.
+    await events.until(lambda: a.leases.owns("user1@10.0.0.1:7778"))
+    assert a.leases.owned() == {"user1@10.0.0.1:7778": 2}
+
+
+async def test_connections_killed_by_the_server_are_ridden_out(cluster: Cluster) -> None:
+    a = await cluster.node("a")
+    await a.leases.acquire("user1@10.0.0.1:7778")
+    for _ in range(3):
+        renewals = a.membership.renewals
+        await cluster.sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        await cluster.events.until(lambda renewals=renewals: a.membership.renewals > renewals + 1)
+    assert cluster.events.of("fenced") == []
+    assert a.leases.owns("user1@10.0.0.1:7778")

@@ -12,6 +12,7 @@ Statements read the time as now(): the database's clock is the only one lease ex
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Final, TypeVar
 
@@ -83,14 +84,20 @@ async def run(
         async with asyncio.timeout_at(deadline):
             return await work(connection)
     except _UNAVAILABLE as exc:
-        connection.terminate()
+        _drop(connection)
         raise ClusterUnavailable(_describe(exc)) from None
     except asyncio.CancelledError:
         # Cancelled mid-statement: the connection's state is unknown, drop it.
-        connection.terminate()
+        _drop(connection)
         raise
     finally:
         await pool.release(connection)
+
+
+def _drop(connection: PoolConnectionProxy) -> None:
+    # The driver may already have closed and released it (a cancelled statement's clean-up).
+    with contextlib.suppress(asyncpg.InterfaceError):
+        connection.terminate()
 
 
 def _describe(exc: BaseException) -> str:

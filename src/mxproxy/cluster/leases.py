@@ -297,9 +297,11 @@ class Leases:
                 continue
             try:
                 await self._scan(view)
-            except ClusterUnavailable as exc:
+            except Exception as exc:
                 self._pending = True
-                logger.warning("cluster takeover scan failed: %s", exc)
+                logger.warning(
+                    "cluster takeover scan failed: %s", exc, exc_info=not isinstance(exc, ClusterUnavailable)
+                )
 
     async def _scan(self, view: View) -> None:
         grace = self.membership.timings.takeover_grace

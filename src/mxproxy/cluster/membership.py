@@ -273,17 +273,23 @@ class Membership:
                 sent = loop.time()
                 try:
                     await self._renew()
-                except ClusterUnavailable as exc:
+                except Exception as exc:
+                    # Whatever went wrong, the loop lives on: the fence timer keeps it safe.
                     metrics.RENEWALS.labels(result="failed").inc()
-                    logger.warning("cluster renewal failed (%.1f s left): %s", self.time_left(), exc)
+                    logger.warning(
+                        "cluster renewal failed (%.1f s left): %s", self.time_left(), exc,
+                        exc_info=not isinstance(exc, ClusterUnavailable),
+                    )
                     wake = loop.time() + self.timings.retry_every
                 else:
                     wake = sent + self.timings.renew_every
             else:
                 try:
                     await self._join()
-                except ClusterUnavailable as exc:
-                    logger.info("cluster re-join failed: %s", exc)
+                except Exception as exc:
+                    logger.info(
+                        "cluster re-join failed: %s", exc, exc_info=not isinstance(exc, ClusterUnavailable)
+                    )
                     wake = loop.time() + self.timings.renew_every
                 else:
                     continue
