@@ -150,15 +150,19 @@ async def test_the_owner_cache_answers_remote_owners_and_forgets_on_request(clus
     owner = await b.leases.owner_of(ACCOUNTS[0])
     assert owner is not None
     assert (owner.local, owner.instance_id, owner.url) == (False, a.id, a.membership.url)
-    before = len(b.queries)
+    def lookups() -> int:
+        # Only owner look-ups: b's renewals run meanwhile.
+        return sum("LEFT JOIN cluster_instances" in query for query in b.queries)
+
+    before = lookups()
     assert await b.leases.owner_of(ACCOUNTS[0]) == owner
-    assert len(b.queries) == before, "a cached owner costs no statement"
+    assert lookups() == before, "a cached owner costs no statement"
     b.leases.forget_instance(a.id)
     assert await b.leases.owner_of(ACCOUNTS[0]) == owner
-    assert len(b.queries) == before + 1
+    assert lookups() == before + 1
     b.leases.invalidate(ACCOUNTS[0])
     await b.leases.owner_of(ACCOUNTS[0])
-    assert len(b.queries) == before + 2
+    assert lookups() == before + 2
     local = await a.leases.owner_of(ACCOUNTS[0])
     assert local is not None
     assert local.local
