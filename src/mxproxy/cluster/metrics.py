@@ -13,6 +13,9 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Gauge
 
+# Imported first for its process-wide settings (no `_created` series).
+import mxproxy.metrics  # noqa: F401
+
 __all__ = ["FENCINGS", "FORWARDED", "OWNED", "RENEWALS", "TAKEOVERS"]
 
 RENEWALS = Counter(
