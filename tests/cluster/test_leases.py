@@ -8,6 +8,7 @@ import asyncio
 import pytest
 
 from mxproxy.cluster import NotMember
+from mxproxy.cluster.rendezvous import winner
 
 from .conftest import TIMINGS, Cluster, Node
 
@@ -72,6 +73,9 @@ async def test_a_killed_instance_loses_its_accounts_to_the_survivors_spread_acro
     assert not set(gained_b) & set(gained_c)
     # Spread: rendezvous hashing splits 60 accounts between two survivors, neither gets them all.
     assert 10 <= len(gained_b) <= 50, (len(gained_b), len(gained_c))
+    # Each survivor took exactly its rendezvous share, in the first round (not after the grace).
+    assert all(winner(account, [b.id, c.id]) == b.id for account in gained_b)
+    assert all(winner(account, [b.id, c.id]) == c.id for account in gained_c)
     assert set(gained_b.values()) == set(gained_c.values()) == {2}
     assert b.leases.owned() == gained_b
     assert c.leases.owned() == gained_c

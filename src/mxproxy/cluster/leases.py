@@ -8,7 +8,8 @@ Rules
 - A lease is valid while its owner's membership row is live: leases are never renewed one by
   one, renewing the instance renews them all (membership.py has the timing argument).
 - The epoch is a fencing counter: every change of owner bumps it, so (account, epoch) names one
-  ownership period cluster-wide; a write made on behalf of an older epoch is stale.
+  ownership period cluster-wide while the row lives (a logout deletes it, the next login starts
+  at 1 again); a write made on behalf of an older epoch is stale.
 - `acquire` (at login, or when a request finds an account without a live owner) takes the lease
   when it is free or its owner is dead, in one INSERT … ON CONFLICT DO UPDATE … WHERE; otherwise
   it answers the live owner and its URL. Two instances acquiring at once: the row lock makes one
@@ -279,7 +280,7 @@ class Leases:
         ids = {instance.id for instance in view.instances}
         departed = bool(self._previous_ids - ids)
         self._previous_ids = ids
-        periodic = self.membership.renewals % self.membership.timings.scan_every == 1
+        periodic = (self.membership.renewals - 1) % self.membership.timings.scan_every == 0
         if view.dead or departed or self._pending or periodic:
             self._wake.set()
 
