@@ -11,7 +11,7 @@ import pytest
 import uvloop
 
 from mxproxy.sim import Simulator
-from pgserver import PostgresServer, find_binaries
+from pgserver import PostgresServer, find_binaries, reap_abandoned
 
 
 def pytest_asyncio_loop_factories(
@@ -50,6 +50,7 @@ def postgres_server() -> Iterator[PostgresServer]:
             pytest.fail(problem)
         pytest.skip(problem)
     assert binaries is not None
+    reap_abandoned(binaries)
     server = PostgresServer(binaries)
     try:
         server.initdb()

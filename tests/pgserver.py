@@ -19,9 +19,11 @@ import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
-__all__ = ["PostgresServer", "find_binaries"]
+__all__ = ["PostgresServer", "find_binaries", "reap_abandoned"]
 
 _SUPERUSER = "mxproxy"
+_PREFIX = "mxproxy-pg-"
+_OWNER = "owner.pid"
 _START_ATTEMPTS = 3
 
 
@@ -35,6 +37,34 @@ def find_binaries() -> Path | None:
         return Path(candidates[-1]).parent
     found = shutil.which("pg_ctl")
     return Path(found).resolve().parent if found else None
+
+
+def reap_abandoned(binaries: Path) -> None:
+    """Stop and delete the servers of test runs that died before stopping theirs (killed by a
+    timeout, say): each directory names the process that owns it."""
+    for directory in Path("/tmp").glob(f"{_PREFIX}*"):
+        try:
+            owner = int((directory / _OWNER).read_text())
+        except (OSError, ValueError):
+            continue  # not ours to judge, or still being set up
+        if _alive(owner):
+            continue
+        data = str(directory / "data")
+        command = [str(binaries / "pg_ctl"), "--pgdata", data, "--mode", "immediate", "stop"]
+        if os.geteuid() == 0:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        subprocess.run(command, capture_output=True, check=False, timeout=60)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _free_port() -> int:
@@ -51,7 +81,12 @@ class PostgresServer:
         self.password = secrets.token_urlsafe(16)
         self.port = 0
         self._as_postgres = os.geteuid() == 0
-        self.directory = Path(tempfile.mkdtemp(prefix="mxproxy-pg-"))
+        # /tmp rather than $TMPDIR: the postgres user must reach it, and unix socket paths are
+        # limited to about 100 bytes.
+        base = "/tmp" if os.path.isdir("/tmp") else None
+        self.directory = Path(tempfile.mkdtemp(prefix=_PREFIX, dir=base))
+        # Whose server this is: a later run stops it if this process died without doing so.
+        (self.directory / _OWNER).write_text(str(os.getpid()))
         self.data = self.directory / "data"
         self.log = self.directory / "server.log"
         self._databases = 0

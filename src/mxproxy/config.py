@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from mxproxy.durations import parse_duration
-from mxproxy.store.postgres import is_postgres_url, redact_url
 from mxproxy.store.secretbox import KEY_SIZE, decode_key
+from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DEFAULT_PROVISIONING",
@@ -36,6 +36,8 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_PROVISIONING = "https://config.connector73.net/config"
 DEFAULT_DATABASE = "mxproxy.db"
+DEFAULT_POOL_SIZE = 10
+_MAX_POOL_SIZE = 1000
 
 _TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store"})
 
@@ -78,6 +80,8 @@ class StoreConfig:
     key: bytes | None = field(default=None, repr=False)
     key_file: Path | None = None
     url: str | None = field(default=None, repr=False)
+    # PostgreSQL connections this instance may hold at most (`poolSize`).
+    pool_size: int = DEFAULT_POOL_SIZE
 
     def __post_init__(self) -> None:
         if self.url is not None and self.key is None and self.key_file is None:
@@ -228,7 +232,7 @@ def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
 
 
 def _store(table: dict[str, Any], config_dir: Path) -> StoreConfig:
-    _warn_unknown(table, {"path", "url", "key", "keyFile"}, prefix="store.")
+    _warn_unknown(table, {"path", "url", "key", "keyFile", "poolSize"}, prefix="store.")
     database = _optional_path(table.get("path", DEFAULT_DATABASE), "store.path", config_dir)
     if database is None:
         raise ConfigError("store.path: must not be empty")
@@ -239,7 +243,11 @@ def _store(table: dict[str, Any], config_dir: Path) -> StoreConfig:
         raise ConfigError("store: give either key or keyFile, not both")
     key = _store_key(table["key"]) if "key" in table else None
     key_file = _optional_path(table.get("keyFile", ""), "store.keyFile", config_dir)
-    return StoreConfig(path=database, key=key, key_file=key_file, url=url)
+    pool_size = table.get("poolSize", DEFAULT_POOL_SIZE)
+    # bool is an int in Python; `poolSize = true` is a mistake, not 1.
+    if not isinstance(pool_size, int) or isinstance(pool_size, bool) or not 1 <= pool_size <= _MAX_POOL_SIZE:
+        raise ConfigError(f"store.poolSize: must be a whole number from 1 to {_MAX_POOL_SIZE}")
+    return StoreConfig(path=database, key=key, key_file=key_file, url=url, pool_size=pool_size)
 
 
 def _store_url(value: object) -> str:

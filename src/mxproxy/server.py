@@ -119,12 +119,12 @@ async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[st
 async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
     from mxproxy.sim import Simulator
 
-    simulator = Simulator()
-    await simulator.start(port=args.mx_port, prov_port=args.prov_port)
     workdir = Path(tempfile.mkdtemp(prefix="mxproxy-demo-"))
     store = StoreConfig(path=workdir / "demo.db")
     if args.db:
         store = store.with_database(args.db)
+    simulator = Simulator()
+    await simulator.start(port=args.mx_port, prov_port=args.prov_port)
     config = Config.default(
         apps={DEMO_APP_ID: DEMO_APP_SECRET},
         config_dir=workdir,

@@ -27,7 +27,7 @@ from mxproxy.store import (
     open_store,
 )
 from mxproxy.store.schema import SCHEMA_VERSION
-from mxproxy.store.secretbox import KEY_SIZE
+from mxproxy.store.secretbox import KEY_SIZE, SecretBox
 
 KEY = bytes(range(KEY_SIZE))
 OTHER_KEY = bytes(reversed(range(KEY_SIZE)))
@@ -403,3 +403,50 @@ async def test_open_store_with_an_inline_key(tmp_path: Path) -> None:
 def test_user_repr_hides_the_password() -> None:
     assert PASSWORD not in repr(ALICE)
     assert "pem" not in repr(SigningKey("k", b"pem-secret", 1.0, 2.0)).replace("private_pem", "")
+
+
+# Schema version 1 as releases before the PostgreSQL engine wrote it, verbatim: their files must
+# keep opening (a change of the SQLite side of migration 1 would not reach them).
+_V1_SQLITE = (
+    "CREATE TABLE meta (name TEXT PRIMARY KEY, value BLOB NOT NULL)",
+    "CREATE TABLE users (login TEXT PRIMARY KEY, mx_login TEXT NOT NULL, mx_host TEXT NOT NULL,"
+    " mx_port INTEGER NOT NULL, mx_password BLOB NOT NULL, created_at REAL NOT NULL)",
+    "CREATE TABLE device_tokens (kind TEXT NOT NULL CHECK (kind IN ('apn', 'fcm')),"
+    " topic TEXT NOT NULL, token TEXT NOT NULL,"
+    " login TEXT NOT NULL REFERENCES users (login) ON DELETE CASCADE,"
+    " sandbox INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (kind, topic, token))",
+    "CREATE INDEX device_tokens_by_login ON device_tokens (login)",
+    "CREATE TABLE signing_keys (kid TEXT PRIMARY KEY, private_pem BLOB NOT NULL,"
+    " created_at REAL NOT NULL, retire_at REAL NOT NULL)",
+)
+
+
+async def test_a_version_1_file_of_an_earlier_release_opens(db_path: Path) -> None:
+    box = SecretBox(KEY)
+    with sqlite3.connect(db_path) as connection:
+        connection.execute("PRAGMA journal_mode = WAL")
+        for statement in _V1_SQLITE:
+            connection.execute(statement)
+        connection.execute("PRAGMA user_version = 1")
+        connection.execute(
+            "INSERT INTO meta VALUES ('key_check', ?)",
+            (box.seal(b"mxproxy store key check v1", b"meta:key_check"),),
+        )
+        connection.execute(
+            "INSERT INTO users VALUES (?, ?, ?, ?, ?, ?)",
+            (ALICE.login, ALICE.mx_login, ALICE.mx_host, ALICE.mx_port,
+             box.seal(PASSWORD.encode(), b"user:" + ALICE.login.encode()), ALICE.created_at),
+        )
+        connection.execute(
+            "INSERT INTO device_tokens VALUES (?, ?, ?, ?, 0)", (APN.kind, APN.topic, APN.token, APN.login)
+        )
+        connection.execute(
+            "INSERT INTO signing_keys VALUES ('k1', ?, 10.0, 20.0)", (box.seal(b"pem", b"signing-key:k1"),)
+        )
+    connection.close()
+    async with await Store.open(db_path, KEY) as store:
+        assert await store.users() == [ALICE]
+        assert await store.tokens() == [APN]
+        assert await store.signing_keys() == [SigningKey("k1", b"pem", 10.0, 20.0)]
+    with pytest.raises(WrongStoreKey):
+        await Store.open(db_path, OTHER_KEY)

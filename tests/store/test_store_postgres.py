@@ -9,10 +9,13 @@ import urllib.parse
 
 import asyncpg
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from mxproxy.store import DeviceToken, Store, StoredUser, StoreError, StoreUnavailable, redact_url
 from mxproxy.store.postgres import PostgresDatabase
 from mxproxy.store.secretbox import KEY_SIZE
+from mxproxy.store.urls import url_secrets
 from pgserver import PostgresServer
 
 KEY = bytes(range(KEY_SIZE))
@@ -57,20 +60,31 @@ async def test_a_server_restart_is_ridden_out(postgres_server: PostgresServer, p
         assert [token.login for token in await store.tokens()] == [USERS[0].login]
 
 
+async def _in_a_transaction(database: PostgresDatabase, sql: str) -> None:
+    async with database.transaction() as tx:
+        await tx.execute("CREATE TABLE IF NOT EXISTS t (n INTEGER)")
+        await tx.fetch(sql)
+
+
+@pytest.mark.parametrize("inside", ["statement", "transaction"])
 async def test_a_statement_in_flight_when_the_server_stops(
-    postgres_server: PostgresServer, postgres_url: str
+    postgres_server: PostgresServer, postgres_url: str, inside: str
 ) -> None:
     database = await PostgresDatabase.connect(postgres_url)
     holder = await asyncpg.connect(postgres_url)
     try:
         await holder.execute("SELECT pg_advisory_lock(7)")
-        blocked = asyncio.create_task(database.fetch("SELECT pg_advisory_lock(7)"))
-        # Wait (server-side) until the store's statement is queued behind the lock.
-        await holder.execute(
-            "DO $$ BEGIN WHILE NOT EXISTS"
-            " (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
-            " LOOP PERFORM pg_sleep(0.01); END LOOP; END $$"
+        wait = "SELECT pg_advisory_lock(7)"
+        blocked = asyncio.create_task(
+            database.fetch(wait) if inside == "statement" else _in_a_transaction(database, wait)
         )
+        # Wait (server-side, at most 30 s) until the store's statement is queued behind the lock.
+        waiting = "EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted)"
+        await holder.execute(
+            f"DO $$ BEGIN FOR attempt IN 1..3000 LOOP EXIT WHEN {waiting};"
+            " PERFORM pg_sleep(0.01); END LOOP; END $$"
+        )
+        assert await holder.fetchval(f"SELECT {waiting}"), "the store's statement never queued"
         await asyncio.to_thread(postgres_server.stop)
         with pytest.raises(StoreUnavailable, match="unavailable"):
             await blocked
@@ -78,6 +92,8 @@ async def test_a_statement_in_flight_when_the_server_stops(
         holder.terminate()
         await asyncio.to_thread(postgres_server.start)
     assert await database.fetch("SELECT 42") == [(42,)]
+    # The transaction cut short left nothing behind.
+    assert await database.fetch("SELECT to_regclass('t') IS NULL") == [(True,)]
     await database.close()
 
 
@@ -133,3 +149,43 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+PASSWORDS = st.text(
+    alphabet=st.characters(min_codepoint=33, max_codepoint=0x2FFF, exclude_categories=("Cs",)), min_size=4
+)
+
+
+@given(password=PASSWORDS, user=st.from_regex(r"[a-z][a-z0-9_]{0,15}", fullmatch=True))
+def test_no_spelling_of_the_password_survives_redaction(password: str, user: str) -> None:
+    quoted = urllib.parse.quote(password, safe="")
+    # A password that happens to be part of the rest of the URL cannot be told from it.
+    rest = f"postgresql://{user}:***@db.example:5432/mxproxy?sslmode=require&password=***"
+    assume(password not in rest and quoted not in rest)
+    for url in (
+        f"postgresql://{user}:{quoted}@db.example:5432/mxproxy",
+        f"postgresql://{user}@db.example/mxproxy?sslmode=require&password={quoted}",
+    ):
+        shown = redact_url(url)
+        assert quoted not in shown
+        assert password not in shown
+        assert "***" in shown
+        assert shown.startswith(f"postgresql://{user}")
+        # What a driver message could quote is masked too, raw or decoded.
+        assert password in url_secrets(url)
+
+
+async def test_the_pool_holds_at_most_pool_size_connections(postgres_url: str) -> None:
+    async with await Store.open(postgres_url, KEY, pool_size=2) as store:
+        for user in USERS[:4]:
+            await store.save_user(user)
+        assert await asyncio.gather(*(store.get_user(user.login) for user in USERS[:4] * 5)) == USERS[:4] * 5
+        counter = await asyncpg.connect(postgres_url)
+        try:
+            others = await counter.fetchval(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        finally:
+            await counter.close()
+    assert 1 <= others <= 2

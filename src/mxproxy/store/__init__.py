@@ -4,8 +4,8 @@ SQLite file (the default) or a shared PostgreSQL database."""
 from mxproxy.store.db import Store, open_store
 from mxproxy.store.errors import StoreError, StoreUnavailable, UnknownUser, WrongStoreKey
 from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
-from mxproxy.store.postgres import is_postgres_url, redact_url
 from mxproxy.store.secretbox import KeyFileError, SecretBox, SecretError, load_or_create_key
+from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DeviceToken",

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Final, cast, get_args
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
 from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
-from mxproxy.store.postgres import PostgresDatabase, is_postgres_url
 from mxproxy.store.schema import Dialect
 from mxproxy.store.secretbox import SecretBox, SecretError, load_or_create_key
 from mxproxy.store.sqlite import SQLiteDatabase
+from mxproxy.store.urls import is_postgres_url
 
 if TYPE_CHECKING:
     from mxproxy.config import StoreConfig
@@ -46,17 +46,20 @@ class Store:
         self._closed = False
 
     @classmethod
-    async def open(cls, target: Path | str, key: bytes) -> Store:
+    async def open(cls, target: Path | str, key: bytes, *, pool_size: int = 10) -> Store:
         """Open (creating and migrating as needed) the database, sealed with `key`.
 
-        `target` is a PostgreSQL URL (`postgresql://USER:PASS@HOST:PORT/DB`) or an SQLite file.
+        `target` is a PostgreSQL URL (`postgresql://USER:PASS@HOST:PORT/DB`, at most
+        `pool_size` connections) or an SQLite file.
         Raises `WrongStoreKey` when `key` is not the database's key, `StoreUnavailable` when the
         server cannot be reached, `StoreError` otherwise.
         """
         box = SecretBox(key)
         database: Database
         if isinstance(target, str) and is_postgres_url(target):
-            database = await PostgresDatabase.connect(target)
+            from mxproxy.store.postgres import PostgresDatabase
+
+            database = await PostgresDatabase.connect(target, max_size=pool_size)
         else:
             database = await SQLiteDatabase.open(Path(target))
         try:
@@ -276,7 +279,7 @@ async def open_store(config: StoreConfig) -> Store:
     key = config.key
     if key is None:
         key = await asyncio.to_thread(load_or_create_key, config.key_path)
-    return await Store.open(config.url or config.path, key)
+    return await Store.open(config.url or config.path, key, pool_size=config.pool_size)
 
 
 _USER_SELECT: Final = "SELECT login, mx_login, mx_host, mx_port, mx_password, created_at FROM users"
