@@ -180,3 +180,27 @@ async def test_release_deletes_the_lease(cluster: Cluster) -> None:
     assert a.leases.owned() == {}
     assert await owners(cluster) == {}
     assert (await b.leases.acquire(ACCOUNTS[0])).local
+
+
+async def test_after_the_grace_anyone_takes_what_the_rendezvous_winner_left(cluster: Cluster) -> None:
+    a = await cluster.node("a")
+    for account in ACCOUNTS:
+        await a.leases.acquire(account)
+    b = await cluster.node("b")
+    c = await cluster.node("c")
+    await c.leases.close()  # c stays a live member but takes nothing: as if stuck
+    share_b = {account for account in ACCOUNTS if winner(account, [b.id, c.id]) == b.id}
+    assert 0 < len(share_b) < len(ACCOUNTS)
+
+    a_id = a.id
+    await a.kill()
+    events = cluster.events
+    await events.until(lambda: set(b.leases.owned()) == set(ACCOUNTS))
+    gains = events.of("gained", "b")
+    assert set(gains[0].accounts) == share_b, "first its own share"
+    assert set().union(*(set(g.accounts) for g in gains[1:])) == set(ACCOUNTS) - share_b
+    assert events.of("gained", "c") == []
+    # Past the grace the dead instance's row is deleted too.
+    async with asyncio.timeout(10):
+        while a_id in {row["id"] for row in await cluster.sql("SELECT id FROM cluster_instances")}:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
