@@ -19,8 +19,10 @@ Rules
   answer) → 503 `{"error": …}` and `on_unreachable(owner id)` so the owner cache forgets it. An
   upstream that breaks mid-answer cannot be reported any more: the local answer is cut short
   too (never completed), so the client sees a broken transfer, not a truncated success.
-- httpx (already a dependency) with one pooled client for all owners, HTTP/1.1 keep-alive:
-  forwarding is one hop on a LAN, where HTTP/2 multiplexing buys nothing.
+- One pooled aiohttp client session for all owners, HTTP/1.1 keep-alive: forwarding is one hop
+  on a LAN, where HTTP/2 multiplexing buys nothing, and aiohttp's client costs far less CPU per
+  request than httpx's (measured side by side: 1.2-2.7 times the forwarded rate), which is what
+  bounds forwarded / local throughput.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from typing import Any, Final
 
-import httpx
+import aiohttp
 import orjson
 
 from mxproxy.cluster import metrics
@@ -81,27 +83,31 @@ class Forwarder:
         connect_timeout: float = 2.0,
         read_timeout: float = 30.0,
         max_connections: int = 200,
-        client: httpx.AsyncClient | None = None,
     ) -> None:
         self._instance_id = instance_id
         self._on_unreachable = on_unreachable
+        self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
-        self._timeout = httpx.Timeout(
-            connect=connect_timeout, read=read_timeout, write=read_timeout, pool=connect_timeout
-        )
-        self._client = client or httpx.AsyncClient(
-            limits=httpx.Limits(
-                max_connections=max_connections,
-                max_keepalive_connections=max_connections,
-                keepalive_expiry=30.0,
-            ),
-            timeout=self._timeout,
-            follow_redirects=False,
-            trust_env=False,
-        )
+        self._max_connections = max_connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        # Created on first use: a session belongs to the running event loop.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._max_connections, keepalive_timeout=30.0),
+                auto_decompress=False,
+                # Nothing added to the client's own headers (User-Agent, Accept-Encoding…).
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+                cookie_jar=aiohttp.DummyCookieJar(),
+                trust_env=False,
+            )
+        return self._session
 
     async def aclose(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def forward(
         self, scope: Scope, receive: Receive, send: Send, owner: Owner, *, stream: bool | None = None
@@ -123,16 +129,22 @@ class Forwarder:
             content = _body(receive, body_done)
         else:
             body_done.set()  # no body: a GET stays a plain GET, not an empty chunked upload
-        request = self._client.build_request(
-            scope["method"],
-            _target(owner.url, scope),
-            headers=headers,
-            content=content,
-            timeout=self._timeout if not stream else self._timeout_without_read(),
+        timeout = aiohttp.ClientTimeout(
+            total=None,
+            connect=self._connect_timeout,
+            sock_connect=self._connect_timeout,
+            sock_read=None if stream else self._read_timeout,
         )
         try:
-            response = await self._client.send(request, stream=True)
-        except (httpx.TransportError, httpx.StreamError) as exc:
+            response = await self._client().request(
+                scope["method"],
+                _target(owner.url, scope),
+                headers=[(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers],
+                data=content,
+                timeout=timeout,
+                allow_redirects=False,
+            )
+        except (aiohttp.ClientError, TimeoutError) as exc:
             # Nothing has been answered yet: the owner is down, unreachable or went away.
             metrics.FORWARDED.labels(outcome="unreachable").inc()
             logger.warning("forwarding to %s failed: %s: %s", owner.url, type(exc).__name__, exc)
@@ -143,23 +155,28 @@ class Forwarder:
         try:
             await self._relay(response, receive, send, body_done, owner)
         finally:
-            await response.aclose()
-
-    def _timeout_without_read(self) -> httpx.Timeout:
-        return httpx.Timeout(
-            connect=self._timeout.connect, read=None, write=self._read_timeout, pool=self._timeout.pool
-        )
+            # Not read to the end (client gone, upstream broken): closing drops the connection,
+            # which is how the owner learns that its SSE reader left.
+            if response.content.at_eof():
+                response.release()
+            else:
+                response.close()
 
     async def _relay(
-        self, response: httpx.Response, receive: Receive, send: Send, body_done: asyncio.Event, owner: Owner
+        self,
+        response: aiohttp.ClientResponse,
+        receive: Receive,
+        send: Send,
+        body_done: asyncio.Event,
+        owner: Owner,
     ) -> None:
         await send(
             {
                 "type": "http.response.start",
-                "status": response.status_code,
+                "status": response.status,
                 "headers": [
                     (name, value)
-                    for name, value in response.headers.raw
+                    for name, value in response.raw_headers
                     if name.lower() not in _RESPONSE_DROPPED
                 ],
             }
@@ -186,8 +203,8 @@ class Forwarder:
         logger.warning("the answer from %s broke off: %s: %s", owner.url, type(exc).__name__, exc)
 
 
-async def _copy(response: httpx.Response, send: Send) -> None:
-    async for chunk in response.aiter_raw():
+async def _copy(response: aiohttp.ClientResponse, send: Send) -> None:
+    async for chunk in response.content.iter_any():
         if chunk:
             await send({"type": "http.response.body", "body": chunk, "more_body": True})
 
@@ -206,7 +223,7 @@ async def _body(receive: Receive, done: asyncio.Event) -> AsyncIterator[bytes]:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise httpx.StreamError("the client went away while sending its request")
+                raise aiohttp.ClientPayloadError("the client went away while sending its request")
             chunk = message.get("body", b"")
             if chunk:
                 yield chunk
