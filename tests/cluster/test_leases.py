@@ -10,7 +10,7 @@ import pytest
 from mxproxy.cluster import NotMember
 from mxproxy.cluster.rendezvous import winner
 
-from .conftest import TIMINGS, Cluster, Node
+from .conftest import TIMINGS, Cluster, Event, Node
 
 ACCOUNTS = [f"user{n:03}@10.0.0.1:7778" for n in range(60)]
 
@@ -108,8 +108,16 @@ async def test_graceful_hand_over_gives_the_accounts_away_without_waiting_for_ex
     a_id = a.id
     expires = (await cluster.sql("SELECT expires_at FROM cluster_instances WHERE id = $1", a_id))[0][0]
 
-    await a.leases.hand_over()
     events = cluster.events
+
+    async def drain(accounts: dict[str, int]) -> None:
+        # Closing PBX connections takes a while; nobody may take the accounts meanwhile.
+        renewals = a.membership.renewals
+        await events.until(lambda: a.membership.renewals >= renewals + 2)
+        assert events.of("gained") == []
+        events.add(Event("a", "drained", accounts))
+
+    await a.leases.hand_over(drain)
     assert events.of("lost", "a")[0].accounts == dict.fromkeys(ACCOUNTS, 1)
     assert a.leases.owned() == {}
     with pytest.raises(NotMember):
@@ -117,7 +125,8 @@ async def test_graceful_hand_over_gives_the_accounts_away_without_waiting_for_ex
     await events.until(lambda: len(events.gained_by("b")) + len(events.gained_by("c")) == len(ACCOUNTS))
     # Before a's row would even have expired.
     assert (await cluster.sql("SELECT now() < $1 AS early", expires))[0]["early"]
-    assert events.index("lost", "a") < min(events.index("gained", "b"), events.index("gained", "c"))
+    assert events.index("lost", "a") < events.index("drained", "a")
+    assert events.index("drained", "a") < min(events.index("gained", "b"), events.index("gained", "c"))
     assert events.gained_by("b")
     assert events.gained_by("c")
     assert {epoch for epoch in (events.gained_by("b") | events.gained_by("c")).values()} == {3}

@@ -23,9 +23,10 @@ Rules
 - Statements are per instance and per event, never per account and period: the takeover scan
   runs when the view shows a dead or departed instance, while orphans remain, and every
   `scan_every` renewals as a safety net (one indexed query on the free leases).
-- `hand_over` (SIGTERM) drops every owned account (`on_lost`), then in one transaction marks
-  them free and deletes the instance row: survivors take their shares at their next renewal,
-  without waiting for an expiry. `release` (logout) deletes the rows.
+- `hand_over` (SIGTERM) drops every owned account (`on_lost`, then an optional awaited `drain`
+  while renewals go on), then in one transaction marks them free and deletes the instance row:
+  survivors take their shares at their next renewal, without waiting for an expiry. `release`
+  (logout) deletes the rows.
 - Fencing (membership) drops everything at once: `on_lost` with all owned accounts.
 - `on_gained` / `on_lost` are plain functions called on the event loop with {account: epoch};
   `acquire` does not call `on_gained` (its caller is the one starting the session).
@@ -224,13 +225,30 @@ class Leases:
         me = self.membership.instance_id or ""
         await self._run(lambda c: c.execute(_RELEASE, accounts, me))
 
-    async def hand_over(self) -> None:
-        """Graceful stop: drop every owned account, mark them free, leave the cluster."""
+    async def hand_over(
+        self,
+        drain: Callable[[dict[str, int]], Awaitable[None]] | None = None,
+        *,
+        drain_timeout: float = 10.0,
+    ) -> None:
+        """Graceful stop: drop every owned account, mark them free, leave the cluster.
+
+        `on_lost` is called first; then `drain(accounts)`, if given, is awaited (at most
+        `drain_timeout`) while the instance keeps renewing, so its PBX connections are closed
+        before anyone else may open theirs: the leases are freed only after it.
+        """
         self._stopping = True
         await self.close()
+        dropped = self._drop(list(self._owned))
+        self._notify(self.on_lost, dropped)
+        if drain is not None and dropped:
+            try:
+                async with asyncio.timeout(drain_timeout):
+                    await drain(dropped)
+            except Exception:
+                logger.exception("cluster hand-over: draining the sessions failed")
         await self.membership.halt()
         me = self.membership.instance_id
-        self._notify(self.on_lost, self._drop(list(self._owned)))
         if me is not None and self.membership.live:
 
             async def free_and_leave(connection: PoolConnectionProxy) -> None:

@@ -17,7 +17,7 @@ names a user; it never talks to the parts' internals.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -108,10 +108,16 @@ class ClusterNode:
             self._pool.terminate()
             raise
 
-    async def stop(self, *, hand_over: bool = True) -> None:
+    async def stop(
+        self,
+        *,
+        hand_over: bool = True,
+        drain: Callable[[dict[str, int]], Awaitable[None]] | None = None,
+    ) -> None:
+        """`drain(accounts)`: close those PBX sessions (no PBX logout) before they are handed over."""
         if self._leases is not None and self._membership is not None:
             if hand_over:
-                await self._leases.hand_over()
+                await self._leases.hand_over(drain)
             else:
                 await self._leases.close()
                 await self._membership.stop()
