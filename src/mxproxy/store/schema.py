@@ -111,6 +111,49 @@ MIGRATIONS: Final[tuple[tuple[Statement, ...], ...]] = (
         """,
         ),
     ),
+    # 2: cluster membership and one lease per MX account (mxproxy.cluster): times are the
+    # database's clock. On SQLite the tables exist and stay empty. Deleting an instance frees
+    # its leases (owner NULL).
+    (
+        Dialects(
+            sqlite="""
+        CREATE TABLE cluster_instances (
+            id         TEXT PRIMARY KEY,
+            url        TEXT NOT NULL,
+            started_at REAL NOT NULL,
+            expires_at REAL NOT NULL
+        )
+        """,
+            postgresql="""
+        CREATE TABLE cluster_instances (
+            id         TEXT PRIMARY KEY,
+            url        TEXT NOT NULL,
+            started_at TIMESTAMPTZ NOT NULL,
+            expires_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+        ),
+        Dialects(
+            sqlite="""
+        CREATE TABLE cluster_leases (
+            account    TEXT PRIMARY KEY,
+            owner      TEXT REFERENCES cluster_instances (id) ON DELETE SET NULL,
+            epoch      INTEGER NOT NULL,
+            changed_at REAL NOT NULL
+        )
+        """,
+            postgresql="""
+        CREATE TABLE cluster_leases (
+            account    TEXT PRIMARY KEY,
+            owner      TEXT REFERENCES cluster_instances (id) ON DELETE SET NULL,
+            epoch      BIGINT NOT NULL,
+            changed_at TIMESTAMPTZ NOT NULL
+        )
+        """,
+        ),
+        "CREATE INDEX cluster_leases_by_owner ON cluster_leases (owner)",
+        "CREATE INDEX cluster_leases_free ON cluster_leases (account) WHERE owner IS NULL",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
