@@ -36,6 +36,7 @@ from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
+from mxproxy.webhooks.dispatcher import WebhookDispatcher
 
 log = logging.getLogger("mxproxy")
 
@@ -86,6 +87,7 @@ class Runtime:
     conferences: ConferenceService = field(init=False)
     push_tokens: PushTokens = field(init=False)
     health: Health = field(init=False)
+    webhooks: WebhookDispatcher = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -111,6 +113,11 @@ class Runtime:
         handlers.append(PushNotifier(self.push).handle_event)
         handlers.append(self.live.handle_event)
         handlers.append(call_state.handle_event)
+        # Only the process holding a session sees its events: one delivery per event, cluster-wide.
+        self.webhooks = WebhookDispatcher(
+            self.config.webhooks, self.store, exclusive_store=self.store.dialect == "sqlite"
+        )
+        handlers.append(self.webhooks.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.end_listeners.append(call_state.end_user)
         metrics.watch_sessions(self.sessions)
@@ -144,6 +151,7 @@ class Runtime:
         """Load signing keys and reconnect every stored user."""
         await self.issuer.start()
         await self.push.start()
+        await self.webhooks.start()
         await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
@@ -163,5 +171,6 @@ class Runtime:
         self.live.close()
         await self.sessions.shutdown()
         await self.push.close()
+        await self.webhooks.close()
         await self.provisioning.close()
         await self.store.close()

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Final, cast, get_args
 
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
-from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
+from mxproxy.store.models import DeviceToken, PendingDelivery, PushKind, SigningKey, StoredUser
 from mxproxy.store.schema import Dialect
 from mxproxy.store.secretbox import SecretBox, SecretError, load_or_create_key
 from mxproxy.store.sqlite import SQLiteDatabase
@@ -313,6 +313,53 @@ class Store:
         """Forget a signing key (no error if it is already gone)."""
         await self._database.execute("DELETE FROM signing_keys WHERE kid = $1", kid)
 
+    # Webhook deliveries (mxproxy.webhooks): written before the first attempt, deleted when
+    # delivered or given up; `owner` holds a lease on the rows it sends.
+
+    async def add_webhook_delivery(self, delivery: PendingDelivery, owner: str, lease_until: float) -> None:
+        await self._database.execute(
+            """
+            INSERT INTO webhook_deliveries
+                (id, endpoint, login, event_type, body, created_at, owner, lease_until)
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+            ON CONFLICT (id) DO NOTHING
+            """,
+            delivery.id, delivery.endpoint, delivery.login, delivery.event_type, delivery.body,
+            float(delivery.created_at), owner, float(lease_until),
+        )
+
+    async def delete_webhook_delivery(self, delivery_id: str) -> None:
+        await self._database.execute("DELETE FROM webhook_deliveries WHERE id = $1", delivery_id)
+
+    async def owned_webhook_deliveries(self, owner: str, endpoint: str, limit: int) -> list[PendingDelivery]:
+        """Up to `limit` of `owner`'s pending deliveries to `endpoint`, oldest first."""
+        rows = await self._database.fetch(
+            """
+            SELECT id, endpoint, login, event_type, body, created_at FROM webhook_deliveries
+            WHERE owner = $1 AND endpoint = $2 ORDER BY created_at, id LIMIT $3
+            """,
+            owner, endpoint, int(limit),
+        )
+        return [PendingDelivery(*row) for row in rows]
+
+    async def claim_webhook_deliveries(
+        self, owner: str, now: float, lease_until: float, *, every: bool = False
+    ) -> int:
+        """Make `owner` the sender of every delivery whose lease ran out (`every`: of all of
+        them, for a database only this process uses); the number claimed. On PostgreSQL rows
+        another instance is claiming at the same moment are skipped, so no delivery gets two
+        senders."""
+        return await self._database.execute(
+            _CLAIM_SKIP_LOCKED if self.dialect == "postgresql" else _CLAIM,
+            owner, float(lease_until), float(now), bool(every),
+        )
+
+    async def renew_webhook_leases(self, owner: str, lease_until: float) -> None:
+        """Extend the lease of every delivery `owner` sends (`lease_until` 0: release them)."""
+        await self._database.execute(
+            "UPDATE webhook_deliveries SET lease_until = $1 WHERE owner = $2", float(lease_until), owner
+        )
+
     def _user(self, row: Row) -> StoredUser:
         login, mx_login, mx_host, mx_port, sealed, created_at = row
         password = self._open(sealed, _user_context(login), f"user {login}")
@@ -334,6 +381,11 @@ async def open_store(config: StoreConfig) -> Store:
     return await Store.open(config.url or config.path, key, pool_size=config.pool_size)
 
 
+_CLAIM: Final = """
+    UPDATE webhook_deliveries SET owner = $1, lease_until = $2
+    WHERE id IN (SELECT id FROM webhook_deliveries WHERE lease_until < $3 OR $4)
+"""
+_CLAIM_SKIP_LOCKED: Final = _CLAIM.replace("OR $4)", "OR $4 FOR UPDATE SKIP LOCKED)")
 _USER_SELECT: Final = "SELECT login, mx_login, mx_host, mx_port, mx_password, created_at FROM users"
 
 
