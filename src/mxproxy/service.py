@@ -37,6 +37,7 @@ from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
 from mxproxy.webhooks.dispatcher import WebhookDispatcher
+from mxproxy.webhooks.policy import RetryPolicy
 
 log = logging.getLogger("mxproxy")
 
@@ -51,6 +52,7 @@ class Tuning:
     provisioning_timeout: float = 10.0
     sse_heartbeat: float = DEFAULT_HEARTBEAT
     login_failures: int = 5  # failed logins per username or address before 429
+    webhook_retry: RetryPolicy = field(default_factory=RetryPolicy)  # maxRetryTime per endpoint
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -115,7 +117,10 @@ class Runtime:
         handlers.append(call_state.handle_event)
         # Only the process holding a session sees its events: one delivery per event, cluster-wide.
         self.webhooks = WebhookDispatcher(
-            self.config.webhooks, self.store, exclusive_store=self.store.dialect == "sqlite"
+            self.config.webhooks,
+            self.store,
+            exclusive_store=self.store.dialect == "sqlite",
+            policy=self.tuning.webhook_retry,
         )
         handlers.append(self.webhooks.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
