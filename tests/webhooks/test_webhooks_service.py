@@ -122,3 +122,39 @@ async def test_a_dead_endpoint_delays_no_other_endpoint(
         assert waiting == []  # the dead one has not even timed out
     finally:
         await dead.stop()
+
+
+async def test_a_dead_endpoint_does_not_delay_a_push(
+    tmp_path: Path, simulator: Simulator, receiver: Receiver
+) -> None:
+    from push_testkit import P12_PASSWORD, VOIP_TOKEN, Authority
+
+    from mxproxy.fakes.apns import FakeApns
+
+    authority = Authority()
+    authority.write_p12(tmp_path / "voip.p12", "com.example.app.voip")
+    dead = await Silent().start()
+    try:
+        async with FakeApns(client_ca_pem=authority.pem) as apns:
+            (tmp_path / "fake-ca.pem").write_bytes(apns.ca_pem)
+            voip = {
+                "apn": {"voip.p12": P12_PASSWORD},
+                "apnHost": apns.url,
+                "apnSandboxHost": apns.url,
+                "caFile": "fake-ca.pem",
+            }
+            async with proxy(tmp_path, simulator, (endpoint(dead.url, timeout=60.0),), voip=voip) as (
+                service,
+                client,
+            ):
+                assert (await client.put(f"/tokens/apn/com.example.app.voip/{VOIP_TOKEN}")).status_code == 204
+                call_id = simulator.inject_call(EXT, "3044")
+                await dead.connected.wait()
+                while (push := await apns.next_request()).headers.get("apns-push-type") != "voip":
+                    pass
+                await service.push.join()
+                stuck = service.webhooks.outcomes.recent()
+        assert push.json()["callId"] == call_id
+        assert stuck == []  # the webhook is still waiting for its answer
+    finally:
+        await dead.stop()
