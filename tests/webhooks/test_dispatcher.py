@@ -3,6 +3,7 @@ waits in the store and is sent once; the recent-outcomes ring keeps the newest."
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 from receiver import Receiver
@@ -72,3 +73,27 @@ def test_recent_outcomes_keep_the_newest_first() -> None:
     assert [item.delivery for item in ring.recent(2)] == ["d4", "d3"]
     assert [item.delivery for item in ring.recent(endpoint="http://a/h")] == ["d4", "d2"]
     assert RecentOutcomes().recent() == []
+
+
+async def test_a_refusing_endpoint_is_retried_until_the_retry_time_then_given_up(tmp_path: Path) -> None:
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{probe.getsockname()[1]}/hook"
+    hooks = (endpoint(url, max_retry_time=0.3),)
+    async with await Store.open(tmp_path / "mxproxy.db", KEY) as store:
+        dispatcher = WebhookDispatcher(hooks, store, policy=FAST)
+        await dispatcher.start()
+        try:
+            dispatcher.submit("alice", "Delivered", {"type": "Delivered"})
+            await dispatcher.join()
+        finally:
+            await dispatcher.close()
+        left = await store.owned_webhook_deliveries(dispatcher.owner, url, 10)
+    results = [item.result for item in reversed(dispatcher.outcomes.recent())]
+    assert results[-1] == "failed"
+    assert set(results[:-1]) == {"retry"}
+    assert len(results) >= 2
+    recent = dispatcher.outcomes.recent()
+    assert all(item.status is None and "connection failed" in item.reason for item in recent)
+    assert len({item.delivery for item in recent}) == 1
+    assert left == []
