@@ -11,8 +11,8 @@ import pytest
 # The push test kit (a CA, credentials) serves the test of a push next to a dead endpoint.
 sys.path.insert(0, str(Path(__file__).parent.parent / "push"))
 
-from receiver import Receiver
 from webhook_kit import SECRET
+from webhook_receiver import Receiver
 
 
 @pytest.fixture

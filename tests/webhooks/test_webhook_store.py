@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from receiver import Receiver
 from webhook_kit import FAST, SECRET, endpoint
+from webhook_receiver import Receiver
 
 from mxproxy.store import Store
 from mxproxy.store.models import PendingDelivery

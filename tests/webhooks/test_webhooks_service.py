@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from receiver import Received, Receiver, Silent
 from webhook_kit import EXT, LOGIN, SECRET, endpoint, proxy
+from webhook_receiver import Received, Receiver, Silent
 
 from mxproxy.sim import Simulator
 

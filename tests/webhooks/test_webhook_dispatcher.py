@@ -6,8 +6,8 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
-from receiver import Receiver
 from webhook_kit import FAST, endpoint
+from webhook_receiver import Receiver
 
 from mxproxy.store import Store
 from mxproxy.store.secretbox import KEY_SIZE
