@@ -3,6 +3,7 @@ waits in the store and is sent once; the recent-outcomes ring keeps the newest."
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -58,6 +59,26 @@ async def test_the_users_and_events_filters_send_only_what_matches(
     assert [(item.payload["user"], item.payload["type"]) for item in receiver.received] == [
         ("bob", "MailIncoming")
     ]
+
+
+async def test_no_more_requests_in_flight_than_the_concurrency(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.gate = asyncio.Event()
+    hooks = (endpoint(receiver.url, concurrency=3),)
+    async with await Store.open(tmp_path / "mxproxy.db", KEY) as store:
+        dispatcher = WebhookDispatcher(hooks, store, policy=FAST)
+        await dispatcher.start()
+        try:
+            for number in range(10):
+                dispatcher.submit("alice", "Delivered", {"type": "Delivered", "callId": number})
+            await receiver.wait_in_flight(3)
+            pending = await store.owned_webhook_deliveries(dispatcher.owner, receiver.url, 100)
+            receiver.gate.set()
+            await dispatcher.join()
+        finally:
+            await dispatcher.close()
+    assert receiver.most_in_flight == 3
+    assert len(receiver.received) == 10
+    assert len(pending) >= 3  # written before the first attempt
 
 
 def outcome(number: int, endpoint: str = "http://a/h") -> Outcome:

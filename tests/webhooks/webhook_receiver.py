@@ -35,6 +35,9 @@ class Receiver:
     script: list[int] = field(default_factory=list)  # statuses for the next requests
     received: list[Received] = field(default_factory=list)
     bad_signatures: int = 0
+    gate: asyncio.Event | None = None  # when set up, requests wait for it before they are answered
+    in_flight: int = 0
+    most_in_flight: int = 0
     _arrived: asyncio.Condition = field(default_factory=asyncio.Condition)
     _runner: web.AppRunner | None = None
     url: str = ""
@@ -61,6 +64,13 @@ class Receiver:
             self.secret, int(headers["X-MXProxy-Timestamp"]), body, headers["X-MXProxy-Signature"]
         )
         status = self.script.pop(0) if self.script else 200
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        async with self._arrived:
+            self._arrived.notify_all()
+        if self.gate is not None:
+            await self.gate.wait()
+        self.in_flight -= 1
         if not signed:
             self.bad_signatures += 1
             status = 401
@@ -78,6 +88,10 @@ class Receiver:
     async def wait_until(self, predicate: Any, timeout: float = 15.0) -> None:
         async with asyncio.timeout(timeout), self._arrived:
             await self._arrived.wait_for(lambda: predicate(self.received))
+
+    async def wait_in_flight(self, count: int, timeout: float = 15.0) -> None:
+        async with asyncio.timeout(timeout), self._arrived:
+            await self._arrived.wait_for(lambda: self.in_flight >= count)
 
 
 class Silent:
