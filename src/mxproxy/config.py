@@ -10,6 +10,7 @@ The `[voip]` table is handed on raw; the push module parses it.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 import logging
 import tomllib
@@ -24,10 +25,12 @@ from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DEFAULT_PROVISIONING",
+    "AdminConfig",
     "Config",
     "ConfigError",
     "JwtConfig",
     "MXConfig",
+    "ProxyTrust",
     "StoreConfig",
     "load_config",
 ]
@@ -39,7 +42,9 @@ DEFAULT_DATABASE = "mxproxy.db"
 DEFAULT_POOL_SIZE = 10
 _MAX_POOL_SIZE = 1000
 
-_TOP_LEVEL_KEYS = frozenset({"provisioning", "logName", "apps", "voip", "jwt", "mx", "store"})
+_TOP_LEVEL_KEYS = frozenset(
+    {"provisioning", "logName", "apps", "voip", "jwt", "mx", "store", "admin", "http"}
+)
 
 
 class ConfigError(Exception):
@@ -52,6 +57,7 @@ class JwtConfig:
 
     token_ttl: float = 3600.0
     sign_key_ttl: float = 6 * 3600.0
+    refresh_ttl: float = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,6 +127,8 @@ class Config:
     jwt: JwtConfig = field(default_factory=JwtConfig)
     mx: MXConfig = field(default_factory=MXConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    admin: AdminConfig = field(default_factory=lambda: AdminConfig())
+    proxy_trust: ProxyTrust = field(default_factory=lambda: ProxyTrust())
 
     @classmethod
     def default(
@@ -134,6 +142,8 @@ class Config:
         jwt: JwtConfig | None = None,
         mx: MXConfig | None = None,
         store: StoreConfig | None = None,
+        admin: AdminConfig | None = None,
+        proxy_trust: ProxyTrust | None = None,
     ) -> Config:
         """A configuration made in code; relative paths resolve against `config_dir` (cwd)."""
         base = (config_dir or Path.cwd()).resolve()
@@ -146,6 +156,8 @@ class Config:
             jwt=jwt or JwtConfig(),
             mx=mx or MXConfig(),
             store=store or StoreConfig(path=base / DEFAULT_DATABASE),
+            admin=admin or AdminConfig(),
+            proxy_trust=proxy_trust or ProxyTrust(),
         )
 
     def resolve(self, path: str | Path) -> Path:
@@ -180,6 +192,8 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         jwt=_jwt(_table(document.get("jwt", {}), "jwt")),
         mx=_mx(_table(document.get("mx", {}), "mx"), config_dir),
         store=_store(_table(document.get("store", {}), "store"), config_dir),
+        admin=_admin(_table(document.get("admin", {}), "admin")),
+        proxy_trust=_proxy_trust(_table(document.get("http", {}), "http")),
     )
 
 
@@ -206,11 +220,12 @@ def _apps(value: object) -> dict[str, str]:
 
 
 def _jwt(table: dict[str, Any]) -> JwtConfig:
-    _warn_unknown(table, {"tokenTTL", "signKeyTTL"}, prefix="jwt.")
+    _warn_unknown(table, {"tokenTTL", "signKeyTTL", "refreshTTL"}, prefix="jwt.")
     defaults = JwtConfig()
     return JwtConfig(
         token_ttl=_duration(table, "tokenTTL", "jwt", defaults.token_ttl),
         sign_key_ttl=_duration(table, "signKeyTTL", "jwt", defaults.sign_key_ttl),
+        refresh_ttl=_duration(table, "refreshTTL", "jwt", defaults.refresh_ttl),
     )
 
 
@@ -303,3 +318,60 @@ def _warn_unknown(table: Mapping[str, Any], known: set[str] | frozenset[str], pr
     for key in table:
         if key not in known:
             logger.warning("configuration key %s%s is not used; ignored", prefix, key)
+
+
+# -- [admin] and [http] trustedProxies: who may use the admin web, whose X-Forwarded-For counts --
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """`[admin]`: the admin web's users (name -> bcrypt hash), the `Host` names it answers to
+    besides loopback, and whether apps' Basic credentials may still read `GET /debug/log`."""
+
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    hosts: tuple[str, ...] = ()
+    debug_log_for_apps: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTrust:
+    """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
+
+    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"),)
+
+
+def _admin(table: dict[str, Any]) -> AdminConfig:
+    _warn_unknown(table, {"users", "hosts", "debugLogForApps"}, prefix="admin.")
+    users: dict[str, str] = {}
+    for name, hashed in _table(table.get("users", {}), "admin.users").items():
+        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise ConfigError(f"admin.users.{name}: must be a bcrypt hash (mxproxy hash-password)")
+        if ":" in name or not name:
+            raise ConfigError(f"admin.users.{name}: a user name must not be empty or contain ':'")
+        users[name] = hashed
+    hosts = table.get("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError("admin.hosts: must be a list of host names")
+    unsafe = table.get("debugLogForApps", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError("admin.debugLogForApps: must be true or false")
+    return AdminConfig(
+        users=users, hosts=tuple(h.lower() for h in hosts), debug_log_for_apps=unsafe
+    )
+
+
+def _proxy_trust(table: dict[str, Any]) -> ProxyTrust:
+    if "trustedProxies" not in table:
+        return ProxyTrust()
+    value = table["trustedProxies"]
+    if not isinstance(value, list):
+        raise ConfigError("http.trustedProxies: must be a list of CIDRs")
+    networks: list[IPNetwork] = []
+    for index, cidr in enumerate(value):
+        try:
+            networks.append(ipaddress.ip_network(_string(cidr, "http.trustedProxies"), strict=False))
+        except ValueError:
+            raise ConfigError(f"http.trustedProxies[{index}]: not a CIDR such as 10.0.0.0/8") from None
+    return ProxyTrust(networks=tuple(networks))
