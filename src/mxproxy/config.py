@@ -115,6 +115,26 @@ class StoreConfig:
         return self.path.with_name(self.path.name + ".key")
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """`[admin]`: the admin web's users (name -> bcrypt hash), the `Host` names it answers to
+    besides loopback, and whether apps' Basic credentials may still read `GET /debug/log`."""
+
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    hosts: tuple[str, ...] = ()
+    debug_log_for_apps: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTrust:
+    """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
+
+    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"),)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration. Secrets (`apps`, `voip`) are kept out of `repr`."""
@@ -127,8 +147,8 @@ class Config:
     jwt: JwtConfig = field(default_factory=JwtConfig)
     mx: MXConfig = field(default_factory=MXConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
-    admin: AdminConfig = field(default_factory=lambda: AdminConfig())
-    proxy_trust: ProxyTrust = field(default_factory=lambda: ProxyTrust())
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    proxy_trust: ProxyTrust = field(default_factory=ProxyTrust)
 
     @classmethod
     def default(
@@ -321,26 +341,6 @@ def _warn_unknown(table: Mapping[str, Any], known: set[str] | frozenset[str], pr
 
 
 # -- [admin] and [http] trustedProxies: who may use the admin web, whose X-Forwarded-For counts --
-
-IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
-
-@dataclass(frozen=True, slots=True)
-class AdminConfig:
-    """`[admin]`: the admin web's users (name -> bcrypt hash), the `Host` names it answers to
-    besides loopback, and whether apps' Basic credentials may still read `GET /debug/log`."""
-
-    users: dict[str, str] = field(default_factory=dict, repr=False)
-    hosts: tuple[str, ...] = ()
-    debug_log_for_apps: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class ProxyTrust:
-    """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
-
-    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"),)
-
 
 def _admin(table: dict[str, Any]) -> AdminConfig:
     _warn_unknown(table, {"users", "hosts", "debugLogForApps"}, prefix="admin.")
