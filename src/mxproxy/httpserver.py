@@ -58,6 +58,8 @@ class HttpListener:
             log_config=None,
             access_log=False,
             server_header=False,
+            # X-Forwarded-For is read by the apps, from [http] trustedProxies only.
+            proxy_headers=False,
             http="httptools",
             timeout_graceful_shutdown=options.pop("graceful_timeout", 10),
             **options,

@@ -11,6 +11,7 @@ import httpx
 
 from mxproxy import metrics
 from mxproxy.auth.apps import AppRegistry
+from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import InvalidToken, TokenIssuer
 from mxproxy.config import Config
@@ -59,6 +60,7 @@ class Service:
     http: httpx.AsyncClient
     push_settings: PushSettings
     push: PushDispatcher
+    grants: GrantRegistry
     apps: AppRegistry = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     directory: DirectoryCache = field(default_factory=DirectoryCache)
@@ -80,6 +82,7 @@ class Service:
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.event_handlers.append(self.call_state.handle_event)
         self.sessions.end_listeners.append(self.call_state.end_user)
+        self.sessions.end_listeners.append(self.grants.owner_ended)
         metrics.watch_sessions(self.sessions)
 
     @classmethod
@@ -103,24 +106,30 @@ class Service:
             http=http,
             push_settings=push_settings,
             push=push,
+            grants=GrantRegistry(store, refresh_ttl=config.jwt.refresh_ttl),
         )
 
     def authenticate(self, token: str) -> UserSession | None:
-        """The session of a valid access token's user; None for an invalid or outdated token
-        (one issued before the user's current login, e.g. before a logout)."""
+        """The session of a valid access token's user; None for an invalid or revoked token
+        (its device login, the `sid` claim, has been signed out or its session ended)."""
         try:
             claims = self.issuer.verify(token)
         except InvalidToken:
             return None
-        session = self.sessions.get(claims.sub)
-        if session is None or claims.iat < int(session.user.created_at):
+        grant = self.grants.get(claims.sid)
+        if grant is None or grant.owner != claims.sub:
             return None
+        session = self.sessions.get(grant.owner)
+        if session is None:
+            return None
+        self.grants.touch(grant)
         return session
 
     async def start(self) -> None:
         """Load signing keys and reconnect every stored user."""
         await self.issuer.start()
         await self.push.start()
+        await self.grants.load()
         await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
@@ -139,6 +148,7 @@ class Service:
             self._housekeeping.cancel()
         self.live.close()
         await self.sessions.shutdown()
+        await self.grants.drain()
         await self.push.close()
         await self.http.aclose()
         await self.store.close()

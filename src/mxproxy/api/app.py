@@ -7,7 +7,18 @@ from fastapi.routing import APIRoute, APIRouter
 from fastapi.telemetry import TelemetryConfig
 
 from mxproxy import __version__
-from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
+from mxproxy.api import (
+    auth,
+    calls,
+    conferences,
+    debug,
+    devices,
+    directory,
+    events,
+    health,
+    tokens,
+    voicemails,
+)
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import install_docs
 from mxproxy.api.errors import install_error_handlers
@@ -15,6 +26,7 @@ from mxproxy.api.fastpath import FastPath
 from mxproxy.api.middleware import BodyLimit, ServerHeader
 from mxproxy.api.openapi import install_security
 from mxproxy.api.responses import JSONResponse
+from mxproxy.auth.client_address import ClientAddress
 from mxproxy.service import Service
 
 MAX_BODY = 1 << 20
@@ -37,7 +49,7 @@ def create_api_app(service: Service) -> FastAPI:
     )
     app.state.service = service
     install_error_handlers(app)
-    for module in (auth, directory, calls, voicemails, conferences, tokens, debug, events, health):
+    for module in (auth, devices, directory, calls, voicemails, conferences, tokens, debug, events, health):
         app.include_router(module.router)
     app.add_middleware(FastPath, service=service, contacts_route=_route(directory.router, "/contacts", "GET"))
     app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
@@ -45,6 +57,7 @@ def create_api_app(service: Service) -> FastAPI:
     install_docs(app)
     app.add_middleware(ServerHeader)
     app.add_middleware(RequestLog, app_name="api")
+    app.add_middleware(ClientAddress, trust=lambda: service.config.proxy_trust)
     return app
 
 

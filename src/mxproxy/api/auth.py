@@ -15,11 +15,12 @@ from mxproxy.api.security import (
     BASIC_REALM,
     ServiceDep,
     SessionDep,
+    bearer_token,
     current_client,
     require_app,
 )
-from mxproxy.auth.login import LoginError, log_in, log_in_azure
-from mxproxy.auth.tokens import IssuedToken
+from mxproxy.auth.devices import grant_of_access_token
+from mxproxy.auth.login import LoginError, LoginTokens, log_in, log_in_azure, refresh
 from mxproxy.pbx.client import MXClient
 
 router = APIRouter(tags=["authentication"])
@@ -31,6 +32,7 @@ class TokenAnswer(BaseModel):
     token_type: str = Field(examples=["Bearer"])
     access_token: str
     expires_in: int = Field(examples=[3600])
+    refresh_token: str = Field(description="single-use: POST /auth grant_type=refresh_token")
 
 
 class UserInfo(BaseModel):
@@ -50,11 +52,12 @@ _LOGIN_FORM = {
             "application/x-www-form-urlencoded": {
                 "schema": {
                     "type": "object",
-                    "required": ["username", "password", "grant_type"],
+                    "required": ["grant_type"],
                     "properties": {
                         "username": {"type": "string", "example": "dmitrys@xyzrd.com"},
                         "password": {"type": "string", "format": "password"},
-                        "grant_type": {"type": "string", "enum": ["password"]},
+                        "grant_type": {"type": "string", "enum": ["password", "refresh_token"]},
+                        "refresh_token": {"type": "string"},
                     },
                 }
             }
@@ -66,7 +69,7 @@ _LOGIN_FORM = {
 @router.post(
     "/auth",
     response_model=TokenAnswer,
-    summary="Log in (OAuth2 password grant, or an Azure AD id token as Bearer)",
+    summary="Log in (OAuth2 password or refresh_token grant, or an Azure AD id token as Bearer)",
     openapi_extra=_LOGIN_FORM,
 )
 async def login(request: Request, service: ServiceDep) -> Response:
@@ -75,9 +78,18 @@ async def login(request: Request, service: ServiceDep) -> Response:
     client = request.client.host if request.client else "unknown"
     try:
         if scheme == "basic":
-            require_app(request, service)
-            username, password = _password_grant(await read_fields(request))
-            issued = await log_in(service, username=username, password=password, client=client)
+            client_id = require_app(request, service)
+            fields = await read_fields(request)
+            if fields.get("grant_type") == "refresh_token":
+                token = fields.get("refresh_token")
+                if not isinstance(token, str) or not token:
+                    raise ApiError(400, "invalid_request")
+                issued = await refresh(service, refresh_token=token, client_id=client_id, client=client)
+            else:
+                username, password = _password_grant(fields)
+                issued = await log_in(
+                    service, username=username, password=password, client=client, client_id=client_id
+                )
         elif scheme == "bearer" and header.partition(" ")[2].strip():
             issued = await log_in_azure(service, id_token=header.partition(" ")[2].strip(), client=client)
         else:
@@ -97,8 +109,13 @@ def _password_grant(fields: dict[str, Any]) -> tuple[str, str]:
     return username, password
 
 
-def _token_response(issued: IssuedToken) -> Response:
-    body = {"token_type": "Bearer", "access_token": issued.token, "expires_in": issued.expires_in}
+def _token_response(issued: LoginTokens) -> Response:
+    body = {
+        "token_type": "Bearer",
+        "access_token": issued.access.token,
+        "expires_in": issued.access.expires_in,
+        "refresh_token": issued.refresh_token,
+    }
     return json_response(body, headers=_NO_STORE)
 
 
@@ -116,6 +133,8 @@ async def who_am_i(session: SessionDep, _: Annotated[MXClient, Depends(current_c
 
 @router.delete("/auth/logout", response_model=LogoutAnswer, summary="Log out: end the PBX session")
 @router.delete("/auth", response_model=LogoutAnswer, summary="Log out (same as /auth/logout)")
-async def logout(session: SessionDep, service: ServiceDep) -> Response:
+async def logout(request: Request, session: SessionDep, service: ServiceDep) -> Response:
+    # 2.3's meaning: the PBX session ends, with every device login on it.
+    grant = grant_of_access_token(service, bearer_token(request) or "")
     await service.sessions.close(session.login)
-    return json_response({"userLogout": session.login})
+    return json_response({"userLogout": grant.login if grant is not None else session.login})

@@ -3,11 +3,12 @@
 Failures are counted per username (one account attacked from many addresses), per (address,
 username) pair, and per client address (one address trying many accounts). The username and
 the pair block after `max_failures`; the address only after the much higher
-`address_max_failures`, so the other users behind one NAT or reverse proxy are not locked out
-by one user's typos. Once a key has its limit of failures with no quiet gap of `window` seconds
-between them, every further failure blocks it for a delay that doubles each time, up to
-`max_delay`. A record is forgotten `window` seconds after its last
-failure or block ends; at most `max_tracked` records are kept (oldest dropped first).
+`address_max_failures` (default 100, or 20 times `max_failures` if more), so the other users
+behind one NAT or reverse proxy are not locked out by one user's typos. Once a key has its
+limit of failures with no quiet gap of `window` seconds between them, every further failure
+blocks it for a delay that doubles each time, up to `max_delay`. A record is forgotten
+`window` seconds after its last failure or block ends; at most `max_tracked` records are kept
+(oldest dropped first).
 """
 
 from __future__ import annotations
@@ -39,14 +40,18 @@ class LoginThrottle:
         self,
         *,
         max_failures: int = 5,
-        address_max_failures: int = 100,
+        address_max_failures: int | None = None,
         window: float = 300.0,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         max_tracked: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_failures < 1 or address_max_failures < max_failures or window <= 0 or base_delay <= 0 or max_delay < base_delay:
+        if address_max_failures is None:
+            address_max_failures = max(100, 20 * max_failures)
+        if max_failures < 1 or address_max_failures < max_failures:
+            raise ValueError("invalid throttle settings")
+        if window <= 0 or base_delay <= 0 or max_delay < base_delay:
             raise ValueError("invalid throttle settings")
         if max_tracked < 2:
             raise ValueError("max_tracked must be at least 2")
