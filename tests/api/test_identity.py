@@ -73,7 +73,8 @@ async def test_a_refresh_rotates_and_a_reused_token_revokes_the_device(proxy: Pr
     assert rotated.status_code == 200
     assert rotated.headers["cache-control"] == "no-store"
     second = rotated.json()
-    assert second["token_type"] == "Bearer" and second["expires_in"] == 3600
+    assert second["token_type"] == "Bearer"
+    assert second["expires_in"] == 3600
     assert second["refresh_token"] != first["refresh_token"]
     assert await _status(proxy, second["access_token"]) == 200
 
@@ -99,7 +100,9 @@ async def test_unknown_refresh_tokens_are_invalid_grants(proxy: Proxy, token: st
 
 async def test_a_refresh_token_belongs_to_its_app(tmp_path: Path, simulator: Simulator) -> None:
     config = proxy_config(
-        tmp_path, simulator, apps={"client7664": "Mmx0OlWEDIDhPGgGpLQFxBwpCSPp9IIY", "other-app": "other-secret"}
+        tmp_path,
+        simulator,
+        apps={"client7664": "Mmx0OlWEDIDhPGgGpLQFxBwpCSPp9IIY", "other-app": "other-secret"},
     )
     proxy = Proxy(config, simulator)
     await proxy.start()
@@ -162,7 +165,9 @@ async def test_revoking_one_device_leaves_the_other_and_the_pbx_session(proxy: P
 @pytest.mark.parametrize("token", ["unknown", "a.b", "eyJ.eyJ.sig"])
 async def test_revoking_an_unknown_token_is_fine(proxy: Proxy, token: str) -> None:
     device = await _password_login(proxy)
-    response = await proxy.api.post("/auth/revoke", headers={"Authorization": APP_BASIC}, data={"token": token})
+    response = await proxy.api.post(
+        "/auth/revoke", headers={"Authorization": APP_BASIC}, data={"token": token}
+    )
     assert response.status_code == 200
     assert await _status(proxy, device["access_token"]) == 200
 
@@ -185,11 +190,15 @@ async def test_the_devices_of_an_account_are_listed_and_one_is_signed_out(proxy:
     assert {s["client_id"] for s in sessions} == {"client7664"}
     assert all(s["issued"] <= s["last_used"] for s in sessions)
     assert {s["login"] for s in sessions} == {LOGIN}
-    gone = await proxy.api.delete(f"/auth/sessions/{sessions[0]['id']}", headers=proxy.bearer(tablet["access_token"]))
+    gone = await proxy.api.delete(
+        f"/auth/sessions/{sessions[0]['id']}", headers=proxy.bearer(tablet["access_token"])
+    )
     assert gone.status_code == 204
     assert await _status(proxy, phone["access_token"]) == 401
     assert await _status(proxy, tablet["access_token"]) == 200
-    again = await proxy.api.delete(f"/auth/sessions/{sessions[0]['id']}", headers=proxy.bearer(tablet["access_token"]))
+    again = await proxy.api.delete(
+        f"/auth/sessions/{sessions[0]['id']}", headers=proxy.bearer(tablet["access_token"])
+    )
     assert again.status_code == 404
     assert again.json() == {"error": "no such session"}
 
@@ -201,7 +210,9 @@ async def test_another_accounts_device_cannot_be_signed_out(proxy: Proxy) -> Non
     (their_id,) = [s["id"] for s in listing.json()["sessions"]]
     mine_listed = await proxy.api.get("/auth/sessions", headers=proxy.bearer(mine["access_token"]))
     assert their_id not in [s["id"] for s in mine_listed.json()["sessions"]]
-    response = await proxy.api.delete(f"/auth/sessions/{their_id}", headers=proxy.bearer(mine["access_token"]))
+    response = await proxy.api.delete(
+        f"/auth/sessions/{their_id}", headers=proxy.bearer(mine["access_token"])
+    )
     assert response.status_code == 404
     assert await _status(proxy, theirs["access_token"]) == 200
 
@@ -235,7 +246,9 @@ async def test_the_innocent_user_behind_a_throttled_address_logs_in(
         for _ in range(6)
     ]
     assert statuses == [401] * 5 + [429]
-    innocent = await _grant(proxy, behind_nat, username="peterh@xyzrd.com", password="981211", grant_type="password")
+    innocent = await _grant(
+        proxy, behind_nat, username="peterh@xyzrd.com", password="981211", grant_type="password"
+    )
     assert innocent.status_code == 200
     again = await _grant(proxy, behind_nat, username=LOGIN, password=PASSWORD, grant_type="password")
     assert again.status_code == 429
