@@ -1,5 +1,5 @@
 """The `mxproxy` command: `serve` (the proxy), `demo` (simulator + provisioning stub + proxy
-in one process), `sim` (the MX simulator alone) and `--version`."""
+in one process), `sim` (the MX simulator alone), `hash-password` and `--version`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ _USAGE = """usage: mxproxy {serve,demo,sim} [options]   (mxproxy COMMAND --help 
   serve   run the proxy (REST API + admin web) against real MX servers
   demo    run the simulator, the provisioning stub and the proxy together, ready for curl
   sim     run the MX simulator and its provisioning stub alone
+  hash-password   print a bcrypt hash for [admin] users (password from the terminal or stdin)
 """
 
 
@@ -28,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         from mxproxy.sim.cli import main as sim_main
 
         return sim_main(rest)
+    if command == "hash-password":
+        from mxproxy.auth.admin_guard import hash_password_command
+
+        return hash_password_command(rest)
     if command in {"serve", "demo"}:
         from mxproxy.server import main as server_main
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from mxproxy import metrics
+from mxproxy.auth.admin_guard import AdminPasswords
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
@@ -62,6 +63,7 @@ class Service:
     push: PushDispatcher
     grants: GrantRegistry
     apps: AppRegistry = field(init=False)
+    admin_passwords: AdminPasswords = field(init=False)
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     directory: DirectoryCache = field(default_factory=DirectoryCache)
     services: TimedCache[list[Service_]] = field(init=False)
@@ -74,6 +76,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
+        self.admin_passwords = AdminPasswords(self.config.admin.users)
         self.services = TimedCache(SHARED_ANSWER_TTL, directory.services)
         self.conference_info = TimedCache(SHARED_ANSWER_TTL, conferences.server_info)
         self.sessions.event_handlers.append(self.directory.handle_event)

@@ -1,5 +1,7 @@
 """The administrative web (its own listener, loopback by default): registered apps (ids only),
-live PBX connections, device tokens, stored users (never passwords), and logging a user out."""
+live PBX connections, device tokens (masked), stored users (never passwords), and logging a
+user out. `AdminGuard` (mxproxy.auth.admin_guard) checks Host, Origin and the admin users'
+Basic credentials before any of it."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from mxproxy.api.errors import install_error_handlers
 from mxproxy.api.middleware import BodyLimit, ServerHeader
 from mxproxy.api.responses import ApiError, json_response
 from mxproxy.api.security import ServiceDep
+from mxproxy.auth.admin_guard import AdminGuard
 from mxproxy.service import Service
 
 
@@ -28,6 +31,7 @@ def create_admin_app(service: Service) -> FastAPI:
     app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
     app.add_middleware(BodyLimit, max_bytes=64 * 1024)
     app.add_middleware(ServerHeader)
+    app.add_middleware(AdminGuard, config=service.config.admin, passwords=service.admin_passwords)
     app.add_middleware(RequestLog, app_name="admin")
     return app
 
@@ -42,7 +46,12 @@ async def connections(service: ServiceDep) -> Response:
 
 async def tokens(service: ServiceDep) -> Response:
     registered = await service.store.tokens()
-    return json_response({"tokens": {f"{t.kind}:{t.topic}:{t.token}": t.login for t in registered}})
+    return json_response({"tokens": {f"{t.kind}:{t.topic}:{_mask(t.token)}": t.login for t in registered}})
+
+
+def _mask(token: str) -> str:
+    """Enough of a device token to tell devices apart, too little to push to it."""
+    return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
 
 
 async def users(service: ServiceDep) -> Response:

@@ -12,11 +12,13 @@ from fastapi import FastAPI
 SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "appBasic": {"type": "http", "scheme": "basic", "description": "The app's client id and secret"},
+    "adminBasic": {"type": "http", "scheme": "basic", "description": "An [admin] user and password"},
 }
 # (method, path) → the security of that operation; every other operation takes the bearer token.
 _EXCEPTIONS: dict[tuple[str, str], list[dict[str, list[str]]]] = {
     ("post", "/auth"): [{"appBasic": []}, {"bearer": []}],  # password grant, or an Azure AD token
-    ("get", "/debug/log"): [{"appBasic": []}],
+    ("get", "/debug/log"): [{"adminBasic": []}, {"appBasic": []}],  # apps: debugLogForApps only
+    ("post", "/auth/revoke"): [{"appBasic": []}],
     ("get", "/healthz"): [],
     ("get", "/readyz"): [],
 }
