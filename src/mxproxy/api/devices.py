@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from mxproxy.api.bodies import read_fields
@@ -15,6 +16,20 @@ from mxproxy.auth.grants import Grant
 from mxproxy.service import Service
 
 router = APIRouter(tags=["authentication"])
+
+
+class DeviceSession(BaseModel):
+    id: str = Field(description="the device login's id (DELETE /auth/sessions/{id})")
+    login: str = Field(examples=["dmitrys@xyzrd.com"], description="the name it logged in with")
+    client_id: str | None = Field(examples=["client7664"], description="the app; null for Azure AD")
+    issued: int = Field(description="login time (unix seconds)")
+    last_used: int = Field(description="last request or refresh (unix seconds)")
+    address: str = Field(examples=["198.51.100.7"], description="client address at login or refresh")
+    current: bool = Field(description="true for the device asking")
+
+
+class DeviceSessions(BaseModel):
+    sessions: list[DeviceSession]
 
 _REVOKE_FORM = {
     "requestBody": {
@@ -37,6 +52,7 @@ _REVOKE_FORM = {
 @router.post(
     "/auth/revoke",
     summary="Sign one device out (RFC 7009): its tokens end; other devices and the PBX session stay",
+    description="Answers 200 `{}` whether or not the token was known.",
     openapi_extra=_REVOKE_FORM,
 )
 async def revoke(request: Request, service: ServiceDep) -> Response:
@@ -49,7 +65,9 @@ async def revoke(request: Request, service: ServiceDep) -> Response:
     return json_response({}, headers={"Cache-Control": "no-store"})
 
 
-@router.get("/auth/sessions", summary="The devices logged in to this MX account")
+@router.get(
+    "/auth/sessions", response_model=DeviceSessions, summary="The devices logged in to this MX account"
+)
 async def list_sessions(request: Request, _: SessionDep, service: ServiceDep) -> Response:
     return json_response({"sessions": devices.devices(service, _caller(request, service))})
 
