@@ -132,7 +132,7 @@ class AdminConfig:
 class ProxyTrust:
     """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
 
-    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"),)
+    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
