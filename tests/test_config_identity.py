@@ -23,7 +23,10 @@ def test_defaults() -> None:
     assert config.admin.users == {}
     assert config.admin.hosts == ()
     assert config.admin.debug_log_for_apps is False
-    assert config.proxy_trust.networks == (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+    assert config.proxy_trust.networks == (
+        ipaddress.ip_network("127.0.0.1/32"),
+        ipaddress.ip_network("::1/128"),
+    )
     assert config.jwt.refresh_ttl == 30 * 86400
 
 
