@@ -142,8 +142,9 @@ class Service:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             try:
                 await self.issuer.maintain()
+                await self.grants.flush()
             except Exception:
-                log.exception("signing key maintenance failed")
+                log.exception("signing key or device login maintenance failed")
 
     async def close(self) -> None:
         """Log every PBX session out, then release the store and the HTTP client."""
@@ -152,6 +153,7 @@ class Service:
         self.live.close()
         await self.sessions.shutdown()
         await self.grants.drain()
+        await self.grants.flush()
         await self.push.close()
         await self.http.aclose()
         await self.store.close()

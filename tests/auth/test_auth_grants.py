@@ -189,3 +189,16 @@ async def test_a_login_keeps_at_most_its_newest_grants(store: Store, clock: Fake
         sids.append((await _create(grants))[0])
     assert [g.sid for g in grants.of_login(ALICE.login)] == sids[2:]
     assert len(await store.grants(clock())) == 3
+
+
+async def test_uses_are_stored_by_a_flush(store: Store, clock: FakeClock) -> None:
+    grants = registry(store, clock)
+    sid, _ = await _create(grants)
+    grant = grants.get(sid)
+    assert grant is not None
+    clock.now += 30.0
+    grants.touch(grant)
+    assert [g.last_used for g in await store.grants(clock())] == [clock.now - 30.0]
+    assert await grants.flush() == 1
+    assert [g.last_used for g in await store.grants(clock())] == [clock.now]
+    assert await grants.flush() == 0

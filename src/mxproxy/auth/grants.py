@@ -91,14 +91,19 @@ class GrantRegistry:
         self._max_per_login = max_per_login
         self._clock = clock
         self._grants: dict[str, Grant] = {}
+        # sids by owner and by login, so a login's bookkeeping does not scan every grant.
+        self._by_owner: dict[str, set[str]] = {}
+        self._by_login: dict[str, set[str]] = {}
         self._pending: set[asyncio.Task[int]] = set()
+        # Used since last stored: requests only touch memory; `flush` writes them in a batch.
+        self._touched: set[str] = set()
 
     def __len__(self) -> int:
         return len(self._grants)
 
     async def load(self) -> int:
         for stored in await self._store.grants(self._clock()):
-            self._grants[stored.sid] = Grant.of(stored)
+            self._add(Grant.of(stored))
         return len(self._grants)
 
     def get(self, sid: str) -> Grant | None:
@@ -106,14 +111,23 @@ class GrantRegistry:
         return self._grants.get(sid) if sid else None
 
     def touch(self, grant: Grant) -> None:
-        """Note a use (in memory; stored with the next refresh)."""
+        """Note a use (in memory; stored by the next `flush` or refresh)."""
         grant.last_used = self._clock()
+        self._touched.add(grant.sid)
+
+    async def flush(self) -> int:
+        """Store the last use of the grants used since the previous flush."""
+        touched, self._touched = self._touched, set()
+        grants = [self._grants[sid] for sid in touched if sid in self._grants]
+        for grant in grants:
+            await self._store.save_grant(grant.record())
+        return len(grants)
 
     def of_owner(self, owner: str) -> list[Grant]:
-        return sorted((g for g in self._grants.values() if g.owner == owner), key=_by_creation)
+        return sorted((self._grants[sid] for sid in self._by_owner.get(owner, ())), key=_by_creation)
 
     def of_login(self, login: str) -> list[Grant]:
-        return sorted((g for g in self._grants.values() if g.login == login), key=_by_creation)
+        return sorted((self._grants[sid] for sid in self._by_login.get(login, ())), key=_by_creation)
 
     async def create(self, *, owner: str, login: str, client_id: str, address: str) -> tuple[Grant, str]:
         """A new grant for a login that just succeeded, and its first refresh token."""
@@ -124,7 +138,7 @@ class GrantRegistry:
             address=address, created_at=now, last_used=now, refresh_hash=_digest(secret),
             refresh_expires=now + self._refresh_ttl,
         )
-        self._grants[grant.sid] = grant
+        self._add(grant)
         await self._store.save_grant(grant.record())
         excess = self.of_login(login)[: -self._max_per_login]
         if excess:
@@ -180,7 +194,7 @@ class GrantRegistry:
 
     async def revoke(self, sids: list[str]) -> int:
         """End these grants now (memory first, so no request in between still passes)."""
-        gone = [sid for sid in sids if self._grants.pop(sid, None) is not None]
+        gone = [sid for sid in sids if self._remove(sid)]
         if gone:
             await self._store.delete_grants(gone)
         return len(gone)
@@ -189,12 +203,29 @@ class GrantRegistry:
         """The owner's session ended: its grants end too (an end listener of the sessions)."""
         sids = [grant.sid for grant in self.of_owner(owner)]
         for sid in sids:
-            del self._grants[sid]
+            self._remove(sid)
         if sids:
             # Usually the user's deletion has cascaded already; a replaced session's has not.
             task = asyncio.get_running_loop().create_task(self._store.delete_grants(sids))
             self._pending.add(task)
             task.add_done_callback(self._pending.discard)
+
+    def _add(self, grant: Grant) -> None:
+        self._grants[grant.sid] = grant
+        self._by_owner.setdefault(grant.owner, set()).add(grant.sid)
+        self._by_login.setdefault(grant.login, set()).add(grant.sid)
+
+    def _remove(self, sid: str) -> bool:
+        grant = self._grants.pop(sid, None)
+        if grant is None:
+            return False
+        for index, name in ((self._by_owner, grant.owner), (self._by_login, grant.login)):
+            sids = index.get(name)
+            if sids is not None:
+                sids.discard(sid)
+                if not sids:
+                    del index[name]
+        return True
 
     async def drain(self) -> None:
         """Wait for deletions in flight (before the store closes)."""
