@@ -70,6 +70,13 @@ _LOGIN_FORM = {
     "/auth",
     response_model=TokenAnswer,
     summary="Log in (OAuth2 password or refresh_token grant, or an Azure AD id token as Bearer)",
+    description=(
+        "Password grant (the app's Basic auth) or an Azure AD id token as Bearer: a new device"
+        " login, with an access token and a single-use refresh token. `grant_type=refresh_token`"
+        " (the app's Basic auth) spends a refresh token for a new pair; a spent one answers 400"
+        ' `{"error": "invalid_grant"}` and signs its device out.'
+    ),
+    responses={400: {"description": 'invalid_grant: an unknown, expired or reused refresh token'}},
     openapi_extra=_LOGIN_FORM,
 )
 async def login(request: Request, service: ServiceDep) -> Response:

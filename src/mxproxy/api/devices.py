@@ -72,7 +72,12 @@ async def list_sessions(request: Request, _: SessionDep, service: ServiceDep) ->
     return json_response({"sessions": devices.devices(service, _caller(request, service))})
 
 
-@router.delete("/auth/sessions/{id}", status_code=204, summary="Sign one device out by its id")
+@router.delete(
+    "/auth/sessions/{id}",
+    status_code=204,
+    summary="Sign one device out by its id",
+    responses={404: {"description": "no such device login on this MX account"}},
+)
 async def delete_session(id: str, request: Request, _: SessionDep, service: ServiceDep) -> Response:
     if not await devices.revoke_device(service, _caller(request, service), id):
         raise ApiError(404, "no such session")
