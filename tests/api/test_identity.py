@@ -278,3 +278,17 @@ async def test_forwarded_for_counts_only_from_trusted_proxies(tmp_path: Path, si
         assert [s["address"] for s in listing.json()["sessions"]] == ["127.0.0.1"]
     finally:
         await proxy.stop()
+
+
+async def test_the_openapi_document_describes_the_device_calls(proxy: Proxy) -> None:
+    document = (await proxy.api.get("/openapi.json")).json()
+    paths = document["paths"]
+    assert paths["/auth/revoke"]["post"]["security"] == [{"appBasic": []}]
+    assert "get" in paths["/auth/sessions"]
+    assert "404" in paths["/auth/sessions/{id}"]["delete"]["responses"]
+    assert "400" in paths["/auth"]["post"]["responses"]
+    form = paths["/auth"]["post"]["requestBody"]["content"]["application/x-www-form-urlencoded"]["schema"]
+    assert form["properties"]["grant_type"]["enum"] == ["password", "refresh_token"]
+    assert "refresh_token" in document["components"]["schemas"]["TokenAnswer"]["properties"]
+    session = document["components"]["schemas"]["DeviceSession"]["properties"]
+    assert {"id", "client_id", "issued", "last_used", "address"} <= set(session)
