@@ -3,6 +3,8 @@ web's address, without HTTP (the HTTP side is tests/api/test_admin_auth.py)."""
 
 from __future__ import annotations
 
+import asyncio
+
 import bcrypt
 import pytest
 
@@ -57,3 +59,12 @@ def test_without_users_only_loopback_may_be_bound() -> None:
     with pytest.raises(ConfigError, match="needs \\[admin\\] users"):
         check_admin_listen(AdminConfig(), "0.0.0.0")
     assert "HTTP Basic" in check_admin_listen(AdminConfig(users={"ops": HASH}), "0.0.0.0")
+
+
+async def test_a_flood_of_checks_is_refused_beyond_a_short_queue() -> None:
+    passwords = AdminPasswords({"ops": HASH})
+    results = await asyncio.gather(*(passwords.check("ops", f"guess{n}") for n in range(40)))
+    assert not any(results)
+    # A remembered admin still passes at once, and the queue is free again afterwards.
+    assert await passwords.check("ops", "pw")
+    assert await passwords.check("ops", "pw")

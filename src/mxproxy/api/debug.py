@@ -8,8 +8,9 @@ from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
 from mxproxy.api.responses import ApiError
-from mxproxy.api.security import ServiceDep, require_app
+from mxproxy.api.security import ServiceDep
 from mxproxy.auth.admin_guard import REALM
+from mxproxy.auth.apps import parse_basic
 
 router = APIRouter(tags=["debug"])
 
@@ -21,11 +22,13 @@ router = APIRouter(tags=["debug"])
 )
 async def debug_log(request: Request, service: ServiceDep) -> Response:
     header = request.headers.get("authorization", "")
-    if not await service.admin_passwords.check_header(header):
-        if not service.config.admin.debug_log_for_apps:
-            status = 403 if header else 401
-            raise ApiError(status, "admin authorization required", {"WWW-Authenticate": REALM})
-        require_app(request, service)
+    credentials = parse_basic(header) if header else None
+    # The cheap app check first: only an app's credentials are tried against [apps].
+    is_app = credentials is not None and service.apps.check(*credentials)
+    allowed_app = is_app and service.config.admin.debug_log_for_apps
+    if not allowed_app and not await service.admin_passwords.check_header(header):
+        status = 403 if header else 401
+        raise ApiError(status, "admin authorization required", {"WWW-Authenticate": REALM})
     path = service.config.log_name
     if path is None or not path.is_file():
         raise ApiError(404, "no log file configured")

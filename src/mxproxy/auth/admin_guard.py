@@ -35,7 +35,10 @@ log = logging.getLogger("mxproxy.admin")
 REALM: Final = 'Basic realm="MXProxy admin"'
 _REMEMBER_SECONDS: Final = 60.0
 _MAX_REMEMBERED: Final = 1024
-_CONCURRENT_CHECKS: Final = 2
+# One hash at a time, and a short queue: a flood of wrong passwords then costs one core at
+# most and is refused at once, while remembered admins pass without hashing.
+_CONCURRENT_CHECKS: Final = 1
+_MAX_WAITING: Final = 8
 _LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "::1"})
 _SAFE_METHODS: Final = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -71,6 +74,7 @@ class AdminPasswords:
         self._clock = clock
         self._remembered: dict[bytes, float] = {}
         self._slots = asyncio.Semaphore(_CONCURRENT_CHECKS)
+        self._waiting = 0
         # Unknown users cost a real check too, so timing does not tell which names exist.
         self._decoy = next(iter(self._hashes.values()), b"")
 
@@ -86,8 +90,14 @@ class AdminPasswords:
         if until is not None and until > now:
             return True
         expected = self._hashes.get(name)
-        async with self._slots:
-            valid = await asyncio.to_thread(_verify, password, expected or self._decoy)
+        if self._waiting >= _MAX_WAITING:
+            return False
+        self._waiting += 1
+        try:
+            async with self._slots:
+                valid = await asyncio.to_thread(_verify, password, expected or self._decoy)
+        finally:
+            self._waiting -= 1
         if not (valid and expected is not None):
             return False
         if len(self._remembered) >= _MAX_REMEMBERED:
