@@ -267,6 +267,8 @@ async def test_the_innocent_user_behind_a_throttled_address_logs_in(
     failures = [r.getMessage() for r in caplog.records if "login failed" in r.getMessage()]
     assert len(failures) == 5
     assert all(LOGIN in line and "203.0.113.9" in line and "guess" not in line for line in failures)
+    throttled = [r.getMessage() for r in caplog.records if "login throttled" in r.getMessage()]
+    assert throttled == [f"login throttled for {LOGIN} from 203.0.113.9"] * 2
 
 
 async def test_forwarded_for_counts_only_from_trusted_proxies(tmp_path: Path, simulator: Simulator) -> None:

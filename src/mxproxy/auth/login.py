@@ -128,4 +128,6 @@ def _failed(service: Service, username: str, client: str, reason: str) -> None:
 def _check_throttle(service: Service, username: str, client: str) -> None:
     wait = service.throttle.retry_after(username, client)
     if wait > 0:
+        log.warning("login throttled for %s from %s", username, client,
+                    extra={"fields": {"username": username, "client": client}})
         raise LoginError(429, "too many failed logins, try again later", math.ceil(wait))
