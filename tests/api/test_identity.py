@@ -294,3 +294,13 @@ async def test_the_openapi_document_describes_the_device_calls(proxy: Proxy) -> 
     assert "refresh_token" in document["components"]["schemas"]["TokenAnswer"]["properties"]
     session = document["components"]["schemas"]["DeviceSession"]["properties"]
     assert {"id", "client_id", "issued", "last_used", "address"} <= set(session)
+
+
+async def test_the_admin_logout_of_a_joined_login_ends_the_shared_session(proxy: Proxy) -> None:
+    password = await _password_login(proxy)
+    azure = (await proxy.api.post("/auth", headers={"Authorization": "Bearer azure-dmitrys"})).json()
+    response = await proxy.admin.post("/users", data={"login": "dmitrys"})
+    assert response.json() == {"userLogout": "dmitrys"}
+    await proxy.simulator.wait_for_sessions(0)
+    assert await _status(proxy, password["access_token"]) == 401
+    assert await _status(proxy, azure["access_token"]) == 401

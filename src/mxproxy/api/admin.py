@@ -16,6 +16,7 @@ from mxproxy.api.middleware import BodyLimit, ServerHeader
 from mxproxy.api.responses import ApiError, json_response
 from mxproxy.api.security import ServiceDep
 from mxproxy.auth.admin_guard import AdminGuard
+from mxproxy.auth.devices import log_out_login
 from mxproxy.service import Service
 
 
@@ -64,7 +65,7 @@ async def logout_user(request: Request, service: ServiceDep) -> Response:
     login = (await read_fields(request)).get("login")
     if not isinstance(login, str) or not login:
         raise ApiError(400, "login is required")
-    if not await service.sessions.close(login):
+    if not await log_out_login(service, login):
         raise ApiError(404, f"unknown user {login!r}")
     return json_response({"userLogout": login})
 

@@ -9,7 +9,14 @@ from mxproxy.auth.grants import Grant
 from mxproxy.auth.tokens import InvalidToken
 from mxproxy.service import Service
 
-__all__ = ["describe", "devices", "grant_of_access_token", "revoke_device", "revoke_token"]
+__all__ = [
+    "describe",
+    "devices",
+    "grant_of_access_token",
+    "log_out_login",
+    "revoke_device",
+    "revoke_token",
+]
 
 
 def grant_of_access_token(service: Service, token: str) -> Grant | None:
@@ -42,6 +49,14 @@ async def revoke_device(service: Service, caller: Grant, sid: str) -> bool:
     if grant is None or grant.owner != caller.owner:
         return False
     return await service.grants.revoke([sid]) > 0
+
+
+async def log_out_login(service: Service, login: str) -> bool:
+    """The 2.3 logout by name (the admin web): end the session `login` owns or has joined,
+    with every device on it; False when `login` has none."""
+    owners = {login} | {grant.owner for grant in service.grants.of_login(login)}
+    ended = [await service.sessions.close(owner) for owner in sorted(owners)]
+    return any(ended)
 
 
 def describe(grant: Grant, *, current: bool = False) -> dict[str, Any]:
