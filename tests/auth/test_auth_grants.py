@@ -10,6 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from mxproxy.auth.grants import MAX_SPENT, GrantRegistry, InvalidGrant
 from mxproxy.store import Store, StoredUser
@@ -202,3 +204,17 @@ async def test_uses_are_stored_by_a_flush(store: Store, clock: FakeClock) -> Non
     assert await grants.flush() == 1
     assert [g.last_used for g in await store.grants(clock())] == [clock.now]
     assert await grants.flush() == 0
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(max_size=300))
+async def test_any_presented_string_is_an_invalid_grant_or_a_rotation(
+    store: Store, clock: FakeClock, presented: str
+) -> None:
+    grants = registry(store, clock)
+    sid, token = await _create(grants)
+    for candidate in (presented, f"{sid}.{presented}"):
+        assert grants.find_refresh(candidate) is None or candidate == token
+        with pytest.raises(InvalidGrant):
+            await grants.rotate(candidate, client_id="app", address="a")
+    await grants.revoke([sid])
