@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -304,3 +305,14 @@ async def test_the_admin_logout_of_a_joined_login_ends_the_shared_session(proxy:
     await proxy.simulator.wait_for_sessions(0)
     assert await _status(proxy, password["access_token"]) == 401
     assert await _status(proxy, azure["access_token"]) == 401
+
+
+async def test_two_stored_users_of_one_account_restore_one_pbx_connection(proxy: Proxy) -> None:
+    # A store written before sessions were shared may name one MX account twice.
+    await _password_login(proxy)
+    (owner,) = await proxy.service.store.users()
+    await proxy.service.store.save_user(replace(owner, login="dmitrys"))
+    await proxy.restart()
+    await proxy.simulator.wait_for_sessions(1)
+    assert len(list(proxy.service.sessions.sessions())) == 1
+    assert proxy.service.sessions.get("dmitrys") is proxy.service.sessions.get(LOGIN)

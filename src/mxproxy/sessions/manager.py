@@ -109,11 +109,10 @@ class SessionManager:
         moved = self.get(login)
         user = _user(login, account, time.time())
         client = await self.connect(user)
-        for old in (existing, moved):
-            if old is not None:
-                await self._forget(old, logout=True)
-                if old.login != login:
-                    await self.store.delete_user(old.login)
+        for old in {id(old): old for old in (existing, moved) if old is not None}.values():
+            await self._forget(old, logout=True)
+            if old.login != login:
+                await self.store.delete_user(old.login)
         await self.store.save_user(user)
         session = self._start(user, client)
         # Answer the login once the call monitor runs, so no event after it is missed.
