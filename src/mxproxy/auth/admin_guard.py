@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import getpass
-import hashlib
 import hmac
 import ipaddress
 import logging
+import secrets
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -73,6 +73,9 @@ class AdminPasswords:
         self._hashes = {name: hashed.encode() for name, hashed in users.items()}
         self._clock = clock
         self._remembered: dict[bytes, float] = {}
+        # Remembered credentials are keyed by an HMAC under a key of this process only, so
+        # not even memory holds a fast hash of an admin password.
+        self._pepper = secrets.token_bytes(32)
         self._slots = asyncio.Semaphore(_CONCURRENT_CHECKS)
         self._waiting = 0
         # Unknown users cost a real check too, so timing does not tell which names exist.
@@ -84,7 +87,7 @@ class AdminPasswords:
     async def check(self, name: str, password: str) -> bool:
         if not self._hashes:
             return False
-        key = hashlib.sha256(f"{name}\0{password}".encode("utf-8", "surrogatepass")).digest()
+        key = hmac.digest(self._pepper, f"{name}\0{password}".encode("utf-8", "surrogatepass"), "sha256")
         now = self._clock()
         until = self._remembered.get(key)
         if until is not None and until > now:
