@@ -1,11 +1,11 @@
-"""Device grants on a real SQLite store, driven by a fake clock: rotation, reuse detection,
-expiry, the app binding, restarts, the owner's end and the per-login cap."""
+"""Device grants on both real stores (an SQLite file, a PostgreSQL database), driven by a fake
+clock: rotation, reuse detection, expiry, the app binding, restarts, the owner's end and the
+per-login cap."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -34,9 +34,16 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Path | str:
+    if request.param == "sqlite":
+        return tmp_path / "grants.db"
+    return str(request.getfixturevalue("postgres_url"))
+
+
 @pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    opened = await Store.open(tmp_path / "grants.db", KEY)
+async def store(target: Path | str) -> AsyncIterator[Store]:
+    opened = await Store.open(target, KEY)
     await opened.save_user(ALICE)
     try:
         yield opened
@@ -156,15 +163,15 @@ async def test_only_recent_spent_tokens_are_kept(store: Store, clock: FakeClock)
 
 
 async def test_the_stored_form_holds_digests_not_tokens(
-    store: Store, clock: FakeClock, tmp_path: Path
+    store: Store, clock: FakeClock, target: Path | str
 ) -> None:
     grants = registry(store, clock)
-    sid, token = await _create(grants)
+    _, token = await _create(grants)
     secret = token.partition(".")[2]
-    with sqlite3.connect(tmp_path / "grants.db") as connection:
-        (stored,) = connection.execute("SELECT refresh_hash FROM grants WHERE sid = ?", (sid,)).fetchone()
-    assert stored == hashlib.sha256(secret.encode()).digest()
-    assert secret.encode() not in _raw_bytes(tmp_path)
+    (stored,) = await store.grants(clock())
+    assert stored.refresh_hash == hashlib.sha256(secret.encode()).digest()
+    if isinstance(target, Path):
+        assert secret.encode() not in _raw_bytes(target.parent)
 
 
 async def test_the_owners_end_removes_its_grants(store: Store, clock: FakeClock) -> None:
