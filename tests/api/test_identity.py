@@ -15,7 +15,7 @@ import httpx
 import orjson
 import pytest
 
-from mxproxy.config import ProxyTrust
+from mxproxy.config import ProxyTrust, StoreConfig
 from mxproxy.sim import Simulator
 
 from .harness import APP_BASIC, Proxy, proxy_config
@@ -316,3 +316,25 @@ async def test_two_stored_users_of_one_account_restore_one_pbx_connection(proxy:
     await proxy.simulator.wait_for_sessions(1)
     assert len(list(proxy.service.sessions.sessions())) == 1
     assert proxy.service.sessions.get("dmitrys") is proxy.service.sessions.get(LOGIN)
+
+
+async def test_refresh_and_revocation_survive_a_restart_on_postgresql(
+    tmp_path: Path, simulator: Simulator, postgres_url: str
+) -> None:
+    store = StoreConfig(url=postgres_url, key=bytes(range(32)))
+    proxy = Proxy(proxy_config(tmp_path, simulator, store=store), simulator)
+    await proxy.start()
+    try:
+        kept = await _password_login(proxy)
+        revoked = await _password_login(proxy)
+        await proxy.api.post(
+            "/auth/revoke", headers={"Authorization": APP_BASIC}, data={"token": revoked["refresh_token"]}
+        )
+        await proxy.restart()
+        assert await _status(proxy, revoked["access_token"]) == 401
+        assert (await _refresh(proxy, revoked["refresh_token"])).json() == {"error": "invalid_grant"}
+        rotated = await _refresh(proxy, kept["refresh_token"])
+        assert rotated.status_code == 200
+        assert await _status(proxy, rotated.json()["access_token"]) == 200
+    finally:
+        await proxy.stop()
