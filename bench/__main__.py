@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-install", action="store_true", help="do not apt-get install wrk when it is missing"
     )
     parser.add_argument(
-        "--proxy-log-level", default="warning", help="the proxy's --log-level (default warning)"
+        "--proxy-log-level", default="info", help="the proxy's --log-level (default info, its own default)"
     )
     parser.add_argument(
         "--keep", action="store_true", help="keep the work directory (logs, configs, databases)"

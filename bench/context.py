@@ -87,7 +87,7 @@ class BenchContext:
     sizes: Sizes
     load: LoadGenerator
     workdir: Path
-    proxy_log_level: str = "warning"
+    proxy_log_level: str = "info"
     started: float = field(default_factory=time.monotonic)
 
     def processes(self, scenario: str) -> Processes:

@@ -253,7 +253,7 @@ def proxy_config_text(provisioning_url: str, app_secret: str, voip: str = "") ->
 class Processes:
     """Starts the children of one scenario and stops all of them when the block ends."""
 
-    def __init__(self, workdir: Path, *, proxy_log_level: str = "warning") -> None:
+    def __init__(self, workdir: Path, *, proxy_log_level: str = "info") -> None:
         self.workdir = workdir
         self.proxy_log_level = proxy_log_level
         self._children: list[Child] = []

@@ -2,6 +2,8 @@
 5,000-contact one, and the same load in the same run against a bare Starlette app on uvicorn
 (uvloop, httptools, one process) that returns the very same bytes: the ratio proxy ÷ bare is
 what the proxy's own work (token check, session lookup, cache) costs on top of the HTTP stack.
+With the seed directory, `GET /services` (cached per PBX) and `GET /auth` (no PBX round
+trip) are measured the same way (`services_*`, `auth_*`).
 """
 
 from __future__ import annotations
@@ -36,38 +38,38 @@ async def _measure(ctx: BenchContext, result: ScenarioResult, label: str, contac
         tokens = [token for token in batch.tokens if token]
         if not tokens:
             raise RuntimeError(f"no login succeeded: {batch.first_error}")
-        body, media_type = await _contacts_body(proxy, tokens[0])
-        ctx.log(f"contacts/{label}: {len(body)} bytes; proxy under load")
-        proxied = await ctx.load.run(ctx.load_spec(proxy.api_port, "/contacts", tokens=tokens))
-        bare_port = await _start_bare(processes, body, media_type)
-        ctx.log(f"contacts/{label}: bare app under load")
-        bare = await ctx.load.run(ctx.load_spec(bare_port, "/contacts", tokens=tokens))
-    _add(result, label, proxied, bare, len(body))
+        paths = ["/contacts"] if contacts else ["/contacts", "/services", "/auth"]
+        for path in paths:
+            key = label if path == "/contacts" else path.strip("/")
+            body, media_type = await _answer(proxy, path, tokens[0])
+            ctx.log(f"contacts/{key}: GET {path}, {len(body)} bytes; proxy under load")
+            proxied = await ctx.load.run(ctx.load_spec(proxy.api_port, path, tokens=tokens))
+            bare_port = await _start_bare(processes, body, media_type, path, key)
+            ctx.log(f"contacts/{key}: bare app under load")
+            bare = await ctx.load.run(ctx.load_spec(bare_port, path, tokens=tokens))
+            _add(result, key, proxied, bare, len(body))
 
 
-async def _contacts_body(proxy: ProxyProcess, token: str) -> tuple[bytes, str]:
-    # The first call fills the directory cache; the second is what the load will get.
+async def _answer(proxy: ProxyProcess, path: str, token: str) -> tuple[bytes, str]:
+    # The first call fills the caches; the second is what the load will get.
     connection = proxy.api()
     try:
         for _ in range(2):
-            answer = await connection.request(
-                "GET", "/contacts", headers={"Authorization": f"Bearer {token}"}
-            )
+            answer = await connection.request("GET", path, headers={"Authorization": f"Bearer {token}"})
             if answer.status != 200:
-                raise RuntimeError(f"GET /contacts answered {answer.status}: {answer.body[:200]!r}")
+                raise RuntimeError(f"GET {path} answered {answer.status}: {answer.body[:200]!r}")
     finally:
         await connection.close()
     return answer.body, answer.headers.get("content-type", "application/json")
 
 
-async def _start_bare(processes: Processes, body: bytes, media_type: str) -> int:
-    body_file = processes.workdir / "contacts-body.json"
+async def _start_bare(processes: Processes, body: bytes, media_type: str, path: str, key: str) -> int:
+    body_file = processes.workdir / f"{key}-body.json"
     body_file.write_bytes(body)
-    child = await processes.python_module(
-        "bare", "bench.bare", ["--body-file", str(body_file), "--media-type", media_type]
-    )
+    args = ["--body-file", str(body_file), "--media-type", media_type, "--path", path]
+    child = await processes.python_module(f"bare-{key}", "bench.bare", args)
     port = int((await child.wait_for_output(_LISTENING, 30.0)).group(1))
-    await wait_until_ready(child, port, "/contacts", 30.0)
+    await wait_until_ready(child, port, path, 30.0)
     return port
 
 

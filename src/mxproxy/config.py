@@ -13,6 +13,7 @@ import dataclasses
 import ipaddress
 import json
 import logging
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +29,7 @@ __all__ = [
     "AdminConfig",
     "Config",
     "ConfigError",
+    "HttpConfig",
     "JwtConfig",
     "MXConfig",
     "ProxyTrust",
@@ -133,6 +135,12 @@ class ProxyTrust:
     """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
 
     networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
+@dataclass(frozen=True, slots=True)
+class HttpConfig:
+    """`[http]`: the origins whose browser apps may call the API (CORS); none by default,
+    `["*"]` for any origin (without credentials)."""
+
+    allow_origins: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +157,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     admin: AdminConfig = field(default_factory=AdminConfig)
     proxy_trust: ProxyTrust = field(default_factory=ProxyTrust)
+    http: HttpConfig = field(default_factory=HttpConfig)
 
     @classmethod
     def default(
@@ -164,6 +173,7 @@ class Config:
         store: StoreConfig | None = None,
         admin: AdminConfig | None = None,
         proxy_trust: ProxyTrust | None = None,
+        http: HttpConfig | None = None,
     ) -> Config:
         """A configuration made in code; relative paths resolve against `config_dir` (cwd)."""
         base = (config_dir or Path.cwd()).resolve()
@@ -178,6 +188,7 @@ class Config:
             store=store or StoreConfig(path=base / DEFAULT_DATABASE),
             admin=admin or AdminConfig(),
             proxy_trust=proxy_trust or ProxyTrust(),
+            http=http or HttpConfig(),
         )
 
     def resolve(self, path: str | Path) -> Path:
@@ -214,6 +225,7 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         store=_store(_table(document.get("store", {}), "store"), config_dir),
         admin=_admin(_table(document.get("admin", {}), "admin")),
         proxy_trust=_proxy_trust(_table(document.get("http", {}), "http")),
+        http=parse_http(_table(document.get("http", {}), "http")),
     )
 
 
@@ -290,6 +302,17 @@ def _store_url(value: object) -> str:
     if not is_postgres_url(url):
         raise ConfigError("store.url: must be a postgresql:// URL")
     return url
+
+
+def parse_http(table: dict[str, Any]) -> HttpConfig:
+    _warn_unknown(table, {"allowOrigins", "trustedProxies"}, prefix="http.")
+    origins = table.get("allowOrigins", [])
+    if not isinstance(origins, list) or not all(isinstance(o, str) and o.strip() for o in origins):
+        raise ConfigError('http.allowOrigins: must be a list of origins such as ["https://app.example.com"]')
+    for origin in origins:
+        if origin != "*" and not re.fullmatch(r"https?://[^/\s]+", origin.strip()):
+            raise ConfigError(f"http.allowOrigins: {json.dumps(origin)} is not an origin (scheme://host[:port])")
+    return HttpConfig(allow_origins=tuple(origin.strip() for origin in origins))
 
 
 def _store_key(value: object) -> bytes:

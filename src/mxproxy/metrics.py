@@ -103,8 +103,15 @@ def observe_pbx_round_trip(command: str, seconds: float, outcome: str) -> None:
 
 
 def observe_http(app: str, method: str, route: str, status: int, seconds: float) -> None:
-    HTTP_REQUESTS.labels(app=app, method=method, route=route, status=str(status)).inc()
-    HTTP_DURATION.labels(app=app, method=method, route=route).observe(seconds)
+    counter, duration = http_children(app, method, route, status)
+    counter.inc()
+    duration.observe(seconds)
+
+
+def http_children(app: str, method: str, route: str, status: int) -> tuple[Counter, Histogram]:
+    """The labelled request counter and duration histogram (callers may keep them)."""
+    counter = HTTP_REQUESTS.labels(app=app, method=method, route=route, status=str(status))
+    return counter, HTTP_DURATION.labels(app=app, method=method, route=route)
 
 
 def render() -> bytes:

@@ -23,7 +23,7 @@ from mxproxy.config import Config, ConfigError, StoreConfig, load_config
 from mxproxy.httpserver import HttpListener, parse_listen
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
 from mxproxy.logs import setup_logging
-from mxproxy.service import Service
+from mxproxy.service import Runtime, Tuning
 
 log = logging.getLogger("mxproxy")
 
@@ -154,8 +154,7 @@ async def run_proxy(
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
     admin_protection = check_admin_listen(config.admin, admin[0])
-    service = await Service.open(config)
-    service.live.heartbeat = sse_heartbeat
+    service = await Runtime.open(config, Tuning(sse_heartbeat=sse_heartbeat))
     await service.start()
     api_listener = HttpListener(create_api_app(service), *api)
     admin_listener = HttpListener(create_admin_app(service), *admin)

@@ -1,5 +1,8 @@
-"""The composition root: every long-lived part of the proxy, built from one `Config`, started
-and stopped in order. HTTP handlers reach the parts through `Service`."""
+"""The composition root: every long-lived part of the proxy, built from one `Config` (and a
+few timing knobs, `Tuning`), wired together, started and stopped in order.
+
+`Runtime` holds the parts and the per-resource services (`mxproxy.services`) built on them;
+the HTTP layer reaches only the services and the token resolver, never the store."""
 
 from __future__ import annotations
 
@@ -7,35 +10,48 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
-import httpx
-
 from mxproxy import metrics
 from mxproxy.auth.admin_guard import AdminPasswords
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
-from mxproxy.auth.tokens import InvalidToken, TokenIssuer
+from mxproxy.auth.tokens import TokenIssuer
 from mxproxy.config import Config
 from mxproxy.live import EventHub
-from mxproxy.mx.messages import ConfServerInfo
-from mxproxy.mx.messages import Service as Service_
-from mxproxy.pbx import conferences, directory
+from mxproxy.live.hub import DEFAULT_HEARTBEAT
 from mxproxy.pbx.client import ClientOptions, client_ssl_context
+from mxproxy.provisioning import Provisioning
 from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.notifier import PushNotifier, count_outcome
 from mxproxy.push.settings import PushSettings, load_push_settings
+from mxproxy.services.calls import CallControl
+from mxproxy.services.conferences import ConferenceService
+from mxproxy.services.connection import ClientSource
+from mxproxy.services.directory import DirectoryService
+from mxproxy.services.health import Health
+from mxproxy.services.login import LoginService
+from mxproxy.services.push_tokens import PushTokens
+from mxproxy.services.resolver import LocalResolver, Resolver
+from mxproxy.services.voicemail import VoicemailService
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.manager import SessionManager
-from mxproxy.sessions.pbx_cache import DirectoryCache, TimedCache
-from mxproxy.sessions.session import UserSession
+from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
 
 log = logging.getLogger("mxproxy")
 
-# Services and conference server info change rarely and the PBX announces no change.
-SHARED_ANSWER_TTL = 60.0
 HOUSEKEEPING_INTERVAL = 300.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tuning:
+    """Timing knobs that are not (yet) in the configuration file."""
+
+    wait_for_reconnect: float = 2.0  # a request waits this long for a PBX reconnect
+    provisioning_timeout: float = 10.0
+    sse_heartbeat: float = DEFAULT_HEARTBEAT
+    login_failures: int = 5  # failed logins per username or address before 429
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -50,53 +66,70 @@ def client_options(config: Config) -> ClientOptions:
     )
 
 
-@dataclass(eq=False)
-class Service:
+@dataclass(eq=False, slots=True)
+class Runtime:
     """Everything a running proxy holds."""
 
     config: Config
     store: Store
     issuer: TokenIssuer
     sessions: SessionManager
-    http: httpx.AsyncClient
+    provisioning: Provisioning
     push_settings: PushSettings
     push: PushDispatcher
     grants: GrantRegistry
+    tuning: Tuning = field(default_factory=Tuning)
     apps: AppRegistry = field(init=False)
     admin_passwords: AdminPasswords = field(init=False)
-    throttle: LoginThrottle = field(default_factory=LoginThrottle)
-    directory: DirectoryCache = field(default_factory=DirectoryCache)
-    services: TimedCache[list[Service_]] = field(init=False)
-    conference_info: TimedCache[ConfServerInfo] = field(init=False)
-    live: EventHub = field(default_factory=EventHub)
-    call_state: CallState = field(default_factory=CallState)
-    wait_for_reconnect: float = 2.0
-    provisioning_timeout: float = 10.0
+    live: EventHub = field(init=False)
+    resolver: Resolver = field(init=False)
+    login: LoginService = field(init=False)
+    directory: DirectoryService = field(init=False)
+    calls: CallControl = field(init=False)
+    voicemail: VoicemailService = field(init=False)
+    conferences: ConferenceService = field(init=False)
+    push_tokens: PushTokens = field(init=False)
+    health: Health = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
         self.admin_passwords = AdminPasswords(self.config.admin.users)
-        self.services = TimedCache(SHARED_ANSWER_TTL, directory.services)
-        self.conference_info = TimedCache(SHARED_ANSWER_TTL, conferences.server_info)
-        self.sessions.event_handlers.append(self.directory.handle_event)
-        self.sessions.event_handlers.append(PushNotifier(self.push).handle_event)
-        self.sessions.event_handlers.append(self.live.handle_event)
+        self.live = EventHub(heartbeat=self.tuning.sse_heartbeat)
+        call_state = CallState()
+        directory_cache = DirectoryCache()
+        clients = ClientSource(self.tuning.wait_for_reconnect)
+        self.resolver = LocalResolver(self.issuer, self.sessions, self.grants)
+        throttle = LoginThrottle(max_failures=self.tuning.login_failures)
+        self.login = LoginService(
+            self.provisioning, self.sessions, self.issuer, throttle, clients, self.grants
+        )
+        self.directory = DirectoryService(clients, directory_cache)
+        self.calls = CallControl(clients, call_state)
+        self.voicemail = VoicemailService(clients, call_state)
+        self.conferences = ConferenceService(clients)
+        self.push_tokens = PushTokens(self.store, self.push_settings)
+        self.health = Health(self.store, self.sessions)
+        handlers = self.sessions.event_handlers
+        handlers.append(directory_cache.handle_event)
+        handlers.append(PushNotifier(self.push).handle_event)
+        handlers.append(self.live.handle_event)
+        handlers.append(call_state.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
-        self.sessions.event_handlers.append(self.call_state.handle_event)
-        self.sessions.end_listeners.append(self.call_state.end_user)
+        self.sessions.end_listeners.append(call_state.end_user)
         self.sessions.end_listeners.append(self.grants.owner_ended)
         metrics.watch_sessions(self.sessions)
 
     @classmethod
-    async def open(cls, config: Config) -> Service:
+    async def open(cls, config: Config, tuning: Tuning | None = None) -> Runtime:
         """Open the store and build the parts (nothing connects yet: see `start`)."""
+        tuning = tuning or Tuning()
         store = await open_store(config.store)
         issuer = TokenIssuer(store, token_ttl=config.jwt.token_ttl, sign_key_ttl=config.jwt.sign_key_ttl)
         sessions = SessionManager(
             store, client_options(config), backoff=Backoff(first=1.0, cap=config.mx.reconnect_max)
         )
-        http = httpx.AsyncClient(follow_redirects=False, timeout=10.0)
+        provisioning = Provisioning(config.provisioning, tuning.provisioning_timeout)
         push_settings, problems = load_push_settings(config.voip, config.config_dir)
         for problem in problems:
             log.error("push configuration: %s", problem)
@@ -106,27 +139,12 @@ class Service:
             store=store,
             issuer=issuer,
             sessions=sessions,
-            http=http,
+            provisioning=provisioning,
             push_settings=push_settings,
             push=push,
             grants=GrantRegistry(store, refresh_ttl=config.jwt.refresh_ttl),
+            tuning=tuning,
         )
-
-    def authenticate(self, token: str) -> UserSession | None:
-        """The session of a valid access token's user; None for an invalid or revoked token
-        (its device login, the `sid` claim, has been signed out or its session ended)."""
-        try:
-            claims = self.issuer.verify(token)
-        except InvalidToken:
-            return None
-        grant = self.grants.get(claims.sid)
-        if grant is None or grant.owner != claims.sub:
-            return None
-        session = self.sessions.get(grant.owner)
-        if session is None:
-            return None
-        self.grants.touch(grant)
-        return session
 
     async def start(self) -> None:
         """Load signing keys and reconnect every stored user."""
@@ -155,5 +173,5 @@ class Service:
         await self.grants.drain()
         await self.grants.flush()
         await self.push.close()
-        await self.http.aclose()
+        await self.provisioning.close()
         await self.store.close()

@@ -13,7 +13,7 @@ from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
 from mxproxy.config import Config, JwtConfig, MXConfig, StoreConfig
 from mxproxy.httpserver import HttpListener
-from mxproxy.service import Service
+from mxproxy.service import Runtime, Tuning
 from mxproxy.sim import Simulator
 
 APP_ID = "client7664"
@@ -40,13 +40,14 @@ class Proxy:
 
     config: Config
     simulator: Simulator
-    service: Service = field(init=False)
+    tuning: Tuning = field(default_factory=Tuning)
+    service: Runtime = field(init=False)
     api: httpx.AsyncClient = field(init=False)
     admin: httpx.AsyncClient = field(init=False)
     _listeners: list[HttpListener] = field(default_factory=list)
 
     async def start(self) -> None:
-        self.service = await Service.open(self.config)
+        self.service = await Runtime.open(self.config, self.tuning)
         await self.service.start()
         api = HttpListener(create_api_app(self.service))
         admin = HttpListener(create_admin_app(self.service))

@@ -5,11 +5,14 @@ from __future__ import annotations
 import base64
 import json
 import time
+from collections.abc import Awaitable, Callable
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+
+from mxproxy.service import Tuning
 
 from .harness import APP_BASIC, APP_ID, Proxy
 
@@ -122,8 +125,8 @@ async def test_provisioning_faults_map_to_documented_statuses(proxy: Proxy, faul
     assert "error" in response.json()
 
 
-async def test_provisioning_that_hangs_is_a_504(proxy: Proxy) -> None:
-    proxy.service.provisioning_timeout = 0.3
+async def test_provisioning_that_hangs_is_a_504(tuned_proxy: Callable[[Tuning], Awaitable[Proxy]]) -> None:
+    proxy = await tuned_proxy(Tuning(provisioning_timeout=0.3))
     proxy.simulator.set_provisioning_fault("hang")
     response = await proxy.api.post("/auth", headers={"Authorization": APP_BASIC}, data=LOGIN_FORM)
     assert response.status_code == 504

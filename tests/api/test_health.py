@@ -10,7 +10,7 @@ import pytest
 
 from mxproxy.api.app import create_api_app
 from mxproxy.httpserver import HttpListener
-from mxproxy.service import Service
+from mxproxy.service import Runtime
 from mxproxy.sim import Simulator
 
 from .harness import Proxy, proxy_config
@@ -38,9 +38,9 @@ async def test_readyz_fails_when_the_store_does_not_answer(proxy: Proxy) -> None
 
 
 @pytest.fixture
-async def unstarted(tmp_path: Path, simulator: Simulator) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+async def unstarted(tmp_path: Path, simulator: Simulator) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     """A service whose API listens before `start` has restored the stored sessions."""
-    service = await Service.open(proxy_config(tmp_path, simulator))
+    service = await Runtime.open(proxy_config(tmp_path, simulator))
     listener = HttpListener(create_api_app(service))
     await listener.start()
     client = httpx.AsyncClient(base_url=listener.url, timeout=15.0)
@@ -53,7 +53,7 @@ async def unstarted(tmp_path: Path, simulator: Simulator) -> AsyncIterator[tuple
 
 
 async def test_readyz_waits_for_stored_sessions_to_be_restored(
-    unstarted: tuple[Service, httpx.AsyncClient],
+    unstarted: tuple[Runtime, httpx.AsyncClient],
 ) -> None:
     service, client = unstarted
     before = await client.get("/readyz")

@@ -51,3 +51,23 @@ async def test_the_document_says_which_credentials_each_call_takes(proxy: Proxy)
     assert paths["/debug/log"]["get"]["security"] == [{"adminBasic": []}, {"appBasic": []}]
     assert paths["/auth/revoke"]["post"]["security"] == [{"appBasic": []}]
     assert paths["/healthz"]["get"]["security"] == []
+
+
+async def test_every_answer_has_its_schema_and_errors_their_shape(proxy: Proxy) -> None:
+    document = await _spec(proxy)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            label = f"{method.upper()} {path}"
+            responses = operation["responses"]
+            assert "422" not in responses, label
+            for status, response in responses.items():
+                content = response.get("content", {})
+                if status in ("200", "503") and "application/json" in content:
+                    assert "$ref" in content["application/json"]["schema"], label
+                if status.startswith("4") or (status.startswith("5") and path != "/readyz"):
+                    assert content["application/json"]["schema"] == {"$ref": "#/components/schemas/Error"}
+            if operation["security"] == [{"bearer": []}]:
+                assert "401" in responses, label
+    contacts = document["components"]["schemas"]["ContactsAnswer"]
+    assert contacts["properties"]["contacts"]["items"] == {"$ref": "#/components/schemas/ContactOut"}
+    assert set(document["paths"]["/calls/{id}"]["get"]["responses"]) >= {"200", "401", "404", "504"}

@@ -4,6 +4,9 @@ drop, ended by a server Logout."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+
+from mxproxy.service import Tuning
 
 from .harness import Proxy
 
@@ -51,9 +54,11 @@ async def test_the_api_works_again_within_five_seconds_of_a_pbx_drop(proxy: Prox
     assert session.reconnects == 1
 
 
-async def test_requests_while_the_pbx_is_away_get_401_not_a_hang(proxy: Proxy) -> None:
+async def test_requests_while_the_pbx_is_away_get_401_not_a_hang(
+    tuned_proxy: Callable[[Tuning], Awaitable[Proxy]],
+) -> None:
+    proxy = await tuned_proxy(Tuning(wait_for_reconnect=0.2))
     token = await proxy.login()
-    proxy.service.wait_for_reconnect = 0.2
     session = proxy.service.sessions.get("dmitrys@xyzrd.com")
     assert session is not None
     await session.stop(logout=False)  # down, and nobody reconnects it

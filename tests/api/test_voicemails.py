@@ -9,7 +9,7 @@ import hashlib
 import logging
 import time
 import tracemalloc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from mxproxy.mx import commands
 from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.events import Event, MailIncomingEvent
 from mxproxy.mx.messages import MailChunk
+from mxproxy.service import Tuning
 from mxproxy.sessions.session import UserSession
 from mxproxy.sim import Dataset, Simulator
 from mxproxy.sim.dataset import Voicemail as StoredMail
@@ -395,9 +396,9 @@ async def test_changing_an_unknown_voicemail_is_a_404(proxy: Proxy, auth: dict[s
         assert response.json() == {"error": "voicemail not found"}
 
 
-async def test_a_download_needs_a_live_session(proxy: Proxy) -> None:
+async def test_a_download_needs_a_live_session(tuned_proxy: Callable[[Tuning], Awaitable[Proxy]]) -> None:
+    proxy = await tuned_proxy(Tuning(wait_for_reconnect=0.2))
     token = await proxy.login()
-    proxy.service.wait_for_reconnect = 0.2
     session = proxy.service.sessions.get(LOGIN)
     assert session is not None
     await session.stop(logout=False)

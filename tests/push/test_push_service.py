@@ -20,7 +20,7 @@ from mxproxy.config import Config, JwtConfig, MXConfig, StoreConfig
 from mxproxy.fakes.apns import FakeApns
 from mxproxy.fakes.common import RecordedRequest
 from mxproxy.httpserver import HttpListener
-from mxproxy.service import Service
+from mxproxy.service import Runtime
 from mxproxy.sim import Simulator
 
 APP = "com.example.app"
@@ -33,7 +33,7 @@ LOGIN = "dmitrys@xyzrd.com"
 @asynccontextmanager
 async def proxy(
     tmp_path: Path, simulator: Simulator, voip: dict[str, object]
-) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+) -> AsyncIterator[tuple[Runtime, httpx.AsyncClient]]:
     config = Config.default(
         apps={APP_ID: APP_SECRET},
         config_dir=tmp_path,
@@ -43,7 +43,7 @@ async def proxy(
         jwt=JwtConfig(),
         voip=voip,
     )
-    service = await Service.open(config)
+    service = await Runtime.open(config)
     await service.start()
     listener = HttpListener(create_api_app(service))
     await listener.start()

@@ -5,48 +5,75 @@ Basic credentials before any of it."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from mxproxy import metrics
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.bodies import read_fields
-from mxproxy.api.errors import install_error_handlers
-from mxproxy.api.middleware import BodyLimit, ServerHeader
-from mxproxy.api.responses import ApiError, json_response
-from mxproxy.api.security import ServiceDep
+from mxproxy.api.errors import error_for, http_error, unexpected
+from mxproxy.api.middleware import BodyLimit
+from mxproxy.api.responses import json_response
 from mxproxy.auth.admin_guard import AdminGuard
 from mxproxy.auth.devices import log_out_login
-from mxproxy.service import Service
+from mxproxy.services.errors import BadRequest, NotFound
+
+if TYPE_CHECKING:
+    from mxproxy.service import Runtime
+
+AdminHandler = Callable[[Request, "Runtime"], Awaitable[Response]]
 
 
-def create_admin_app(service: Service) -> FastAPI:
-    app = FastAPI(title="mxproxy admin", openapi_url=None, docs_url=None, redoc_url=None)
-    app.state.service = service
-    install_error_handlers(app)
-    app.add_api_route("/apps", apps, methods=["GET"])
-    app.add_api_route("/connections", connections, methods=["GET"])
-    app.add_api_route("/tokens", tokens, methods=["GET"])
-    app.add_api_route("/users", users, methods=["GET"])
-    app.add_api_route("/users", logout_user, methods=["POST"])
-    app.add_api_route("/metrics", prometheus_metrics, methods=["GET"])
-    app.add_middleware(BodyLimit, max_bytes=64 * 1024)
-    app.add_middleware(ServerHeader)
-    app.add_middleware(AdminGuard, config=service.config.admin, passwords=service.admin_passwords)
-    app.add_middleware(RequestLog, app_name="admin")
+def create_admin_app(runtime: Runtime) -> Starlette:
+    def route(path: str, handler: AdminHandler, method: str = "GET") -> Route:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request, runtime)
+            except ClientDisconnect:
+                request.scope["state"]["client_gone"] = True  # logged as 499, nothing to answer
+                return Response(status_code=204)
+            except Exception as exc:
+                return error_for(exc, request)
+
+        return Route(path, endpoint, methods=[method])
+
+    app = Starlette(
+        routes=[
+            route("/apps", apps),
+            route("/connections", connections),
+            route("/tokens", tokens),
+            route("/users", users),
+            route("/users", logout_user, "POST"),
+            route("/metrics", prometheus_metrics),
+        ],
+        middleware=[
+            Middleware(RequestLog, app_name="admin"),
+            Middleware(AdminGuard, config=runtime.config.admin, passwords=runtime.admin_passwords),
+            Middleware(BodyLimit, max_bytes=64 * 1024),
+        ],
+        exception_handlers={HTTPException: http_error, Exception: unexpected},
+    )
+    app.state.runtime = runtime
     return app
 
 
-async def apps(service: ServiceDep) -> Response:
-    return json_response({"apps": service.apps.ids()})
+async def apps(_: Request, runtime: Runtime) -> Response:
+    return json_response({"apps": runtime.apps.ids()})
 
 
-async def connections(service: ServiceDep) -> Response:
-    return json_response({"connections": service.sessions.live_logins()})
+async def connections(_: Request, runtime: Runtime) -> Response:
+    return json_response({"connections": runtime.sessions.live_logins()})
 
 
-async def tokens(service: ServiceDep) -> Response:
-    registered = await service.store.tokens()
+async def tokens(_: Request, runtime: Runtime) -> Response:
+    registered = await runtime.store.tokens()
     return json_response({"tokens": {f"{t.kind}:{t.topic}:{_mask(t.token)}": t.login for t in registered}})
 
 
@@ -55,21 +82,21 @@ def _mask(token: str) -> str:
     return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
 
 
-async def users(service: ServiceDep) -> Response:
-    stored = await service.store.users()
+async def users(_: Request, runtime: Runtime) -> Response:
+    stored = await runtime.store.users()
     listing = {u.login: {"host": f"{u.mx_host}:{u.mx_port}", "login": u.mx_login} for u in stored}
     return json_response({"users": listing})
 
 
-async def logout_user(request: Request, service: ServiceDep) -> Response:
+async def logout_user(request: Request, runtime: Runtime) -> Response:
     login = (await read_fields(request)).get("login")
     if not isinstance(login, str) or not login:
-        raise ApiError(400, "login is required")
-    if not await log_out_login(service, login):
-        raise ApiError(404, f"unknown user {login!r}")
+        raise BadRequest("login is required")
+    if not await log_out_login(runtime, login):
+        raise NotFound(f"unknown user {login!r}")
     return json_response({"userLogout": login})
 
 
-async def prometheus_metrics() -> Response:
+async def prometheus_metrics(_: Request, __: Runtime) -> Response:
     """Prometheus text exposition of `mxproxy.metrics` (and the process collectors)."""
     return Response(metrics.render(), media_type=metrics.CONTENT_TYPE)

@@ -1,12 +1,22 @@
-"""The REST API application: routers, error handling, body limits and the Server header."""
+"""The REST API application: every operation's route (`routing`), the OpenAPI document and
+`/docs`, and the middleware every request passes: request log (with the Server header), CORS,
+body limit. Plain Starlette parts: the declarations in `routing` replace
+FastAPI's per-request dependency resolution (see docs/benchmarks.md)."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
-from fastapi.routing import APIRoute, APIRouter
-from fastapi.telemetry import TelemetryConfig
+import functools
+from typing import TYPE_CHECKING, Any
 
-from mxproxy import __version__
+import orjson
+from starlette.datastructures import State
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+from starlette.types import ASGIApp
+
 from mxproxy.api import (
     auth,
     calls,
@@ -20,49 +30,75 @@ from mxproxy.api import (
     voicemails,
 )
 from mxproxy.api.access_log import RequestLog
-from mxproxy.api.docs import install_docs
-from mxproxy.api.errors import install_error_handlers
-from mxproxy.api.fastpath import FastPath
-from mxproxy.api.middleware import BodyLimit, ServerHeader
-from mxproxy.api.openapi import install_security
-from mxproxy.api.responses import JSONResponse
+from mxproxy.api.docs import docs_routes
+from mxproxy.api.middleware import ApiApp, BodyLimit
+from mxproxy.api.openapi import document
+from mxproxy.api.routing import ApiRouter, Operation, routes
 from mxproxy.auth.client_address import ClientAddress
-from mxproxy.service import Service
+from mxproxy.config import HttpConfig
+
+if TYPE_CHECKING:
+    from mxproxy.service import Runtime
 
 MAX_BODY = 1 << 20
-_NO_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+OPENAPI_URL = "/openapi.json"
+TITLE = "mxproxy"
+# Order matters where paths overlap: it decides which route's `Allow` a 405 names.
+OPERATIONS: list[Operation] = [
+    *auth.OPERATIONS,
+    *devices.OPERATIONS,
+    *directory.OPERATIONS,
+    *calls.OPERATIONS,
+    *voicemails.OPERATIONS,
+    *conferences.OPERATIONS,
+    *tokens.OPERATIONS,
+    *debug.OPERATIONS,
+    *events.OPERATIONS,
+    *health.OPERATIONS,
+]
 
 
-def create_api_app(service: Service) -> FastAPI:
-    app = FastAPI(
-        title="mxproxy",
-        version=__version__,
-        summary="REST API, live events and mobile push in front of a Zultys MX phone system",
-        default_response_class=JSONResponse,
-        # `/docs` is served by `install_docs` from local assets, not from a CDN.
-        docs_url=None,
-        redoc_url=None,
-        # The service has its own metrics and request log. With OpenTelemetry on, FastAPI asks
-        # OpenTelemetry for its providers on every request (environment lookups included):
-        # several percent of a PBX round trip's time, for spans nobody collects.
-        telemetry=_NO_TELEMETRY,
-    )
-    app.state.service = service
-    install_error_handlers(app)
-    for module in (auth, devices, directory, calls, voicemails, conferences, tokens, debug, events, health):
-        app.include_router(module.router)
-    app.add_middleware(FastPath, service=service, contacts_route=_route(directory.router, "/contacts", "GET"))
-    app.add_middleware(BodyLimit, max_bytes=MAX_BODY)
-    install_security(app)
-    install_docs(app)
-    app.add_middleware(ServerHeader)
-    app.add_middleware(RequestLog, app_name="api")
-    app.add_middleware(ClientAddress, trust=lambda: service.config.proxy_trust)
-    return app
+@functools.cache
+def openapi_document() -> dict[str, Any]:
+    return document(OPERATIONS, title=TITLE)
 
 
-def _route(router: APIRouter, path: str, method: str) -> APIRoute:
-    for route in router.routes:
-        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
-            return route
-    raise LookupError(f"no route {method} {path}")
+@functools.cache
+def _openapi_bytes() -> bytes:
+    return orjson.dumps(openapi_document())
+
+
+async def _openapi(_: Request) -> Response:
+    return Response(_openapi_bytes(), media_type="application/json")
+
+
+def cors_middleware(config: HttpConfig) -> list[Middleware]:
+    """CORS for the configured origins (none: no CORS headers at all, as 2.3). Credentials
+    (cookies) are never needed, the token travels in `Authorization`; with `*` they are
+    refused outright, as the CORS rules demand."""
+    if not config.allow_origins:
+        return []
+    wildcard = "*" in config.allow_origins
+    return [
+        Middleware(
+            CORSMiddleware,
+            allow_origins=["*"] if wildcard else list(config.allow_origins),
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+            expose_headers=["Content-Disposition", "Retry-After", "WWW-Authenticate"],
+            allow_credentials=not wildcard,
+            max_age=600,
+        )
+    ]
+
+
+def create_api_app(runtime: Runtime) -> ApiApp:
+    own: list[BaseRoute] = [Route(OPENAPI_URL, _openapi, methods=["GET"])]
+    own += docs_routes(TITLE, OPENAPI_URL, openapi_document)
+    stack: ASGIApp = ApiRouter([*routes(OPERATIONS, runtime), *own])
+    stack = BodyLimit(stack, max_bytes=MAX_BODY)
+    for middleware in reversed(cors_middleware(runtime.config.http)):
+        stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)
+    # The client address behind [http] trustedProxies, before anything logs or throttles it.
+    stack = ClientAddress(RequestLog(stack, app_name="api"), trust=runtime.config.proxy_trust)
+    return ApiApp(stack, State({"runtime": runtime}))

@@ -8,133 +8,76 @@ is a 404; any other refusal by the PBX is a 400.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterator
-from contextlib import contextmanager
+from typing import Any
 
-from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from mxproxy.api.bodies import read_fields
-from mxproxy.api.responses import ApiError, json_response
+from mxproxy.api.responses import json_response, no_content
+from mxproxy.api.routing import PBX_ERRORS, Call, Operation
 from mxproxy.api.schemas import ConferenceAnswer, ConferenceOut, ConferencesAnswer, ConfServerInfoAnswer
-from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx.errors import CSTAError
 from mxproxy.mx.messages import Conference, to_int
-from mxproxy.pbx import conferences
-from mxproxy.sessions.session import UserSession
+from mxproxy.services.errors import BadRequest, ConferenceNotFound
 
-router = APIRouter(tags=["conferences"])
+TAG = "conferences"
+CONFERENCE_ERRORS = (*PBX_ERRORS, 404)
+MAX_ID = 64
+_ID = {"id": {"type": "string", "maxLength": MAX_ID, "examples": ["5"]}}
 
-NOT_FOUND = "conference not found"
-# What the PBX answers for a conference, or a call to join, that it does not know.
-_UNKNOWN = frozenset({"invalidConferenceID", "invalidCallID"})
-
-_CONFERENCE_BODY = {
-    "requestBody": {
-        "content": {
-            kind: {"schema": ConferenceOut.model_json_schema()}
-            for kind in ("application/json", "application/x-www-form-urlencoded")
-        }
-    }
-}
-_JOIN_BODY = {
-    "requestBody": {
-        "content": {
-            "application/json": {
-                "schema": {
-                    "type": "object",
-                    "required": ["accessId"],
-                    "properties": {"accessId": {"type": "integer", "example": 47281964}},
-                }
-            }
-        }
-    }
+_JOIN_BODY: dict[str, Any] = {
+    "type": "object",
+    "required": ["accessId"],
+    "properties": {"accessId": {"type": "integer", "examples": [47281964]}},
 }
 
 
-@contextmanager
-def unknown_is_404() -> Iterator[None]:
+async def _conference_body(call: Call) -> Conference:
+    fields = await read_fields(call.request)
     try:
-        yield
-    except CSTAError as exc:
-        if exc.reason in _UNKNOWN:
-            raise ApiError(404, NOT_FOUND) from None
-        raise
-
-
-def _owner(session: UserSession) -> str:
-    return session.jid
-
-
-async def _conference_body(request: Request, session: UserSession) -> Conference:
-    fields = await read_fields(request)
-    try:
-        return Conference.from_json(fields, owner_id=_owner(session))
+        return Conference.from_json(fields, owner_id=call.session.jid)
     except ValueError as exc:
-        raise ApiError(400, str(exc)) from None
+        raise BadRequest(str(exc)) from None
 
 
-@router.get(
-    "/conferences/info", response_model=ConfServerInfoAnswer, summary="The conference server's settings"
-)
-async def server_info(session: SessionDep, client: ClientDep, service: ServiceDep) -> Response:
-    info = await service.conference_info.get(session, client)
+async def server_info(call: Call) -> Response:
+    info = await call.runtime.conferences.server_info(call.session)
     return json_response({"conferences": info.as_json()})
 
 
-@router.get("/conferences", response_model=ConferencesAnswer, summary="The user's conferences")
-async def list_conferences(session: SessionDep, client: ClientDep) -> Response:
-    found = await conferences.list_conferences(client, _owner(session))
+async def list_conferences(call: Call) -> Response:
+    found = await call.runtime.conferences.list(call.session)
     return json_response({"conferences": [conference.as_json() for conference in found]})
 
 
-@router.post(
-    "/conferences",
-    response_model=ConferenceAnswer,
-    summary="Create a conference (the PBX assigns its Id)",
-    openapi_extra=_CONFERENCE_BODY,
-)
-async def create(request: Request, session: SessionDep, client: ClientDep) -> Response:
-    draft = await _conference_body(request, session)
-    with unknown_is_404():
-        created = await conferences.create(client, dataclasses.replace(draft, id=""))
+async def create(call: Call) -> Response:
+    draft = await _conference_body(call)
+    created = await call.runtime.conferences.create(call.session, draft)
     return json_response({"conference": created.as_json()})
 
 
-@router.put(
-    "/conferences/{id}",
-    response_model=ConferenceAnswer,
-    summary="Update a conference",
-    openapi_extra=_CONFERENCE_BODY,
-)
-async def update(id: str, request: Request, session: SessionDep, client: ClientDep) -> Response:
-    draft = await _conference_body(request, session)
-    with unknown_is_404():
-        updated = await conferences.update(client, dataclasses.replace(draft, id=id))
+async def update(call: Call) -> Response:
+    draft = await _conference_body(call)
+    updated = await call.runtime.conferences.update(call.session, _path_id(call), draft)
     return json_response({"conference": updated.as_json()})
 
 
-@router.delete("/conferences/{id}", status_code=204, response_class=Response, summary="Delete a conference")
-async def delete(id: str, client: ClientDep) -> Response:
-    with unknown_is_404():
-        await conferences.delete(client, id)
-    return Response(status_code=204)
+async def delete(call: Call) -> Response:
+    await call.runtime.conferences.delete(call.session, _path_id(call))
+    return no_content()
 
 
-@router.post(
-    "/conferences/{id}",
-    status_code=204,
-    response_class=Response,
-    summary="Join call `id` to the conference with this access id",
-    openapi_extra=_JOIN_BODY,
-)
-async def join(id: str, request: Request, client: ClientDep) -> Response:
-    fields = await read_fields(request)
+async def join(call: Call) -> Response:
+    fields = await read_fields(call.request)
     access_id = _access_id(fields.get("accessId"))
-    with unknown_is_404():
-        await conferences.join(client, id, str(access_id))
-    return Response(status_code=204)
+    await call.runtime.conferences.join(call.session, _path_id(call), access_id)
+    return no_content()
+
+
+def _path_id(call: Call) -> str:
+    value = call.path("id")
+    if len(value) > MAX_ID:
+        raise ConferenceNotFound
+    return value
 
 
 def _access_id(value: object) -> int:
@@ -142,5 +85,71 @@ def _access_id(value: object) -> int:
     if isinstance(value, str):
         number = to_int(value)
     if number is None:
-        raise ApiError(400, "accessId: must be an integer")
+        raise BadRequest("accessId: must be an integer")
     return number
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/conferences/info",
+        "The conference server's settings",
+        TAG,
+        server_info,
+        response=ConfServerInfoAnswer,
+        errors=PBX_ERRORS,
+    ),
+    Operation(
+        "GET",
+        "/conferences",
+        "The user's conferences",
+        TAG,
+        list_conferences,
+        response=ConferencesAnswer,
+        errors=PBX_ERRORS,
+    ),
+    Operation(
+        "POST",
+        "/conferences",
+        "Create a conference (the PBX assigns its Id)",
+        TAG,
+        create,
+        response=ConferenceAnswer,
+        errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
+        body=ConferenceOut,
+    ),
+    Operation(
+        "PUT",
+        "/conferences/{id}",
+        "Update a conference",
+        TAG,
+        update,
+        response=ConferenceAnswer,
+        errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
+        body=ConferenceOut,
+    ),
+    Operation(
+        "DELETE",
+        "/conferences/{id}",
+        "Delete a conference",
+        TAG,
+        delete,
+        status=204,
+        errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
+    ),
+    Operation(
+        "POST",
+        "/conferences/{id}",
+        "Join call `id` to the conference with this access id",
+        TAG,
+        join,
+        status=204,
+        errors=CONFERENCE_ERRORS,
+        path_schemas=_ID,
+        body_schema=_JOIN_BODY,
+        body_media=("application/json",),
+    ),
+]

@@ -4,18 +4,19 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
 from mxproxy.api.bodies import read_fields
-from mxproxy.api.responses import ApiError, json_response
-from mxproxy.api.security import ServiceDep, SessionDep, bearer_token, require_app
+from mxproxy.api.responses import json_response
+from mxproxy.api.routing import Call, Operation, require_app
 from mxproxy.auth import devices
 from mxproxy.auth.grants import Grant
-from mxproxy.service import Service
+from mxproxy.services.errors import BadRequest, NotFound, Unauthorized
 
-router = APIRouter(tags=["authentication"])
+TAG = "authentication"
 
 
 class DeviceSession(BaseModel):
@@ -31,61 +32,69 @@ class DeviceSession(BaseModel):
 class DeviceSessions(BaseModel):
     sessions: list[DeviceSession]
 
-_REVOKE_FORM = {
-    "requestBody": {
-        "content": {
-            "application/x-www-form-urlencoded": {
-                "schema": {
-                    "type": "object",
-                    "required": ["token"],
-                    "properties": {
-                        "token": {"type": "string", "description": "an access or refresh token"},
-                        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
-                    },
-                }
-            }
-        }
-    }
+
+class RevokeAnswer(BaseModel):
+    """Always empty (RFC 7009 §2.2)."""
+
+
+REVOKE_FORM: dict[str, Any] = {
+    "type": "object",
+    "required": ["token"],
+    "properties": {
+        "token": {"type": "string", "maxLength": 4096, "description": "an access or refresh token"},
+        "token_type_hint": {"type": "string", "enum": ["access_token", "refresh_token"]},
+    },
 }
 
 
-@router.post(
-    "/auth/revoke",
-    summary="Sign one device out (RFC 7009): its tokens end; other devices and the PBX session stay",
-    description="Answers 200 `{}` whether or not the token was known.",
-    openapi_extra=_REVOKE_FORM,
-)
-async def revoke(request: Request, service: ServiceDep) -> Response:
-    client_id = require_app(request, service)
-    token = (await read_fields(request)).get("token")
+async def revoke(call: Call) -> Response:
+    client_id = require_app(call.request, call.runtime)
+    token = (await read_fields(call.request)).get("token")
     if not isinstance(token, str) or not token:
-        raise ApiError(400, "invalid_request")
-    await devices.revoke_token(service, token, client_id)
+        raise BadRequest("invalid_request")
+    await devices.revoke_token(call.runtime, token, client_id)
     # 200 whether or not the token was known (RFC 7009 §2.2).
     return json_response({}, headers={"Cache-Control": "no-store"})
 
 
-@router.get(
-    "/auth/sessions", response_model=DeviceSessions, summary="The devices logged in to this MX account"
-)
-async def list_sessions(request: Request, _: SessionDep, service: ServiceDep) -> Response:
-    return json_response({"sessions": devices.devices(service, _caller(request, service))})
+async def list_sessions(call: Call) -> Response:
+    return json_response({"sessions": devices.devices(call.runtime, _caller(call))})
 
 
-@router.delete(
-    "/auth/sessions/{id}",
-    status_code=204,
-    summary="Sign one device out by its id",
-    responses={404: {"description": "no such device login on this MX account"}},
-)
-async def delete_session(id: str, request: Request, _: SessionDep, service: ServiceDep) -> Response:
-    if not await devices.revoke_device(service, _caller(request, service), id):
-        raise ApiError(404, "no such session")
+async def delete_session(call: Call) -> Response:
+    if not await devices.revoke_device(call.runtime, _caller(call), call.path("id")):
+        raise NotFound("no such session")
     return Response(status_code=204)
 
 
-def _caller(request: Request, service: Service) -> Grant:
-    grant = devices.grant_of_access_token(service, bearer_token(request) or "")
-    if grant is None:  # revoked between the dependency and here
-        raise ApiError(401, "invalid token", {"WWW-Authenticate": 'Bearer realm="MXProxy"'})
+def _caller(call: Call) -> Grant:
+    scheme, _, token = call.request.headers.get("authorization", "").partition(" ")
+    grant = devices.grant_of_access_token(call.runtime, token.strip() if scheme.lower() == "bearer" else "")
+    if grant is None:  # revoked between the resolution and here
+        raise Unauthorized("invalid token", "invalid_token")
     return grant
+
+
+OPERATIONS = [
+    Operation(
+        "POST",
+        "/auth/revoke",
+        "Sign one device out (RFC 7009): its tokens end; other devices and the PBX session stay",
+        TAG,
+        revoke,
+        security="app",
+        response=RevokeAnswer,
+        errors=(401, 403),
+        body_schema=REVOKE_FORM,
+        body_media=("application/x-www-form-urlencoded", "application/json"),
+        description="Answers 200 `{}` whether or not the token was known.",
+    ),
+    Operation(
+        "GET", "/auth/sessions", "The devices logged in to this MX account", TAG, list_sessions,
+        response=DeviceSessions,
+    ),
+    Operation(
+        "DELETE", "/auth/sessions/{id}", "Sign one device out by its id", TAG, delete_session,
+        status=204, response_description="Signed out", errors=(404,),
+    ),
+]

@@ -6,45 +6,75 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import orjson
-from fastapi import APIRouter
 from starlette.responses import Response
 
-from mxproxy.api.responses import JSON_TYPE, ApiError, json_response
+from mxproxy.api.responses import raw_json
+from mxproxy.api.routing import PBX_ERRORS, Call, Operation, Param
 from mxproxy.api.schemas import CallLogAnswer, ContactsAnswer, ServicesAnswer
-from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.pbx import directory
+from mxproxy.services.errors import BadRequest
 
-router = APIRouter(tags=["directory and history"])
-
-
-@router.get("/contacts", response_model=ContactsAnswer, summary="The PBX directory, sorted by ext")
-async def contacts(session: SessionDep, client: ClientDep, service: ServiceDep) -> Response:
-    body = await service.directory.contacts_json(session, client)
-    return Response(body, media_type=JSON_TYPE)
+TAG = "directory and history"
 
 
-@router.get("/calls", response_model=CallLogAnswer, summary="The user's call log, sorted by record_id")
-async def call_log(client: ClientDep, timestamp: str | None = None) -> Response:
+async def contacts(call: Call) -> Response:
+    return raw_json(await call.runtime.directory.contacts_json(call.session))
+
+
+async def call_log(call: Call) -> Response:
+    timestamp = call.request.query_params.get("timestamp")
     since = -1 if timestamp is None else parse_timestamp(timestamp)
-    entries = sorted(await directory.call_log(client, since), key=lambda entry: entry.record_id)
-    return Response(orjson.dumps({"callLog": [entry.as_json() for entry in entries]}), media_type=JSON_TYPE)
+    entries = await call.runtime.directory.call_log(call.session, since)
+    return raw_json(orjson.dumps({"callLog": [entry.as_json() for entry in entries]}))
 
 
-@router.get("/services", response_model=ServicesAnswer, summary="The PBX's services")
-async def services(session: SessionDep, client: ClientDep, service: ServiceDep) -> Response:
-    found = await service.services.get(session, client)
-    return json_response({"services": [item.as_json() for item in found]})
+async def services(call: Call) -> Response:
+    return raw_json(await call.runtime.directory.services_json(call.session))
 
 
 def parse_timestamp(value: str) -> int:
     """Unix seconds, or an RFC 3339 date-time (UTC when it names no zone)."""
     text = value.strip()
+    if len(text) > 40:
+        raise BadRequest("bad timestamp format")
     if text.lstrip("-").isdigit():
         return int(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise ApiError(400, "bad timestamp format") from None
+        raise BadRequest("bad timestamp format") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return int(moment.timestamp())
+
+
+_TIMESTAMP = Param(
+    "timestamp",
+    "query",
+    "Only entries after this moment: Unix seconds or an RFC 3339 date-time",
+    {"type": "string", "maxLength": 40, "examples": ["1503223469"]},
+)
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/contacts",
+        "The PBX directory, sorted by ext",
+        TAG,
+        contacts,
+        response=ContactsAnswer,
+        errors=PBX_ERRORS,
+    ),
+    Operation(
+        "GET",
+        "/calls",
+        "The user's call log, sorted by record_id",
+        TAG,
+        call_log,
+        response=CallLogAnswer,
+        errors=PBX_ERRORS,
+        params=(_TIMESTAMP,),
+    ),
+    Operation(
+        "GET", "/services", "The PBX's services", TAG, services, response=ServicesAnswer, errors=PBX_ERRORS
+    ),
+]

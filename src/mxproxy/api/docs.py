@@ -13,11 +13,13 @@ import functools
 import hashlib
 import html
 import importlib.resources
+from collections.abc import Callable
 from importlib.resources.abc import Traversable
 from typing import Any
 
-from fastapi import FastAPI, Request
+from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from mxproxy.api.responses import error_response
 
@@ -39,10 +41,21 @@ _BUNDLE_FILES = ("swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png")
 _OWN_FILES = ("swagger-init.js",)
 
 
-def install_docs(app: FastAPI) -> None:
-    """Add `/docs` and its assets to `app` (created with `docs_url=None, redoc_url=None`)."""
-    app.add_api_route("/docs", docs_page, methods=["GET"], include_in_schema=False)
-    app.add_api_route(ASSETS_PREFIX + "{name}", docs_asset, methods=["GET"], include_in_schema=False)
+def docs_routes(title: str, spec_url: str, spec: Callable[[], dict[str, Any]]) -> list[Route]:
+    """`/docs` and its assets, for the document at `spec_url` (built by `spec`)."""
+
+    async def docs_page(request: Request) -> Response:
+        root = request.scope.get("root_path", "")
+        if _swagger_ui() is not None:
+            page = _swagger_page(title, root + spec_url, root)
+        else:
+            page = _plain_page(title, root + spec_url, spec())
+        return Response(page, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": CSP})
+
+    return [
+        Route("/docs", docs_page, methods=["GET"]),
+        Route(ASSETS_PREFIX + "{name}", docs_asset, methods=["GET"]),
+    ]
 
 
 @functools.cache
@@ -68,7 +81,8 @@ def _asset(name: str) -> tuple[bytes, str] | None:
     return data, '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
 
 
-async def docs_asset(name: str, request: Request) -> Response:
+async def docs_asset(request: Request) -> Response:
+    name: str = request.path_params["name"]
     found = _asset(name)
     if found is None:
         return error_response(404, "not found")
@@ -78,17 +92,6 @@ async def docs_asset(name: str, request: Request) -> Response:
         return Response(status_code=304, headers=headers)
     suffix = name[name.rfind(".") :]
     return Response(data, headers=headers, media_type=_MEDIA_TYPES.get(suffix, "application/octet-stream"))
-
-
-async def docs_page(request: Request) -> Response:
-    app: FastAPI = request.app
-    root = request.scope.get("root_path", "")
-    spec_url = root + (app.openapi_url or "/openapi.json")
-    if _swagger_ui() is not None:
-        page = _swagger_page(app.title, spec_url, root)
-    else:
-        page = _plain_page(app.title, spec_url, app.openapi())
-    return Response(page, media_type="text/html; charset=utf-8", headers={"Content-Security-Policy": CSP})
 
 
 def _swagger_page(title: str, spec_url: str, root: str) -> str:

@@ -1,7 +1,8 @@
-"""Every failure as `{"error": …}` with the documented status: our own `ApiError`s, Starlette's
-404/405, validation errors (400 naming the field), PBX errors (CSTA → 400, timeout → 504,
-connection gone → 401), the database out of reach (503) and, last, anything unexpected (500,
-logged, no details leaked)."""
+"""Every failure as `{"error": …}` with its status, decided in one place (`error_for`): the
+services' typed errors (which carry their status), validation errors (400 naming the field),
+PBX errors (CSTA → 400, timeout → 504, connection gone → 401, anything else → 502), the
+database out of reach (503) and, last, anything unexpected (500, logged, no details leaked).
+Starlette's own 404/405 (no route, wrong method) get the same shape."""
 
 from __future__ import annotations
 
@@ -9,20 +10,20 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import ValidationError
 from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.responses import Response
 
-from mxproxy.api.responses import ApiError, error_response
+from mxproxy.api.responses import error_response
 from mxproxy.mx.errors import ConnectionClosed, CSTAError, MXError, MXTimeout
+from mxproxy.services.errors import BEARER_REALM, DomainError
 from mxproxy.sessions.session import UNAVAILABLE, SessionUnavailable
 from mxproxy.store import StoreUnavailable
 
 log = logging.getLogger("mxproxy.api")
 
-BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="MXProxy"'}
+BEARER_CHALLENGE = {"WWW-Authenticate": BEARER_REALM}
 _STATUS_TEXT = {404: "not found", 405: "method not allowed", 413: "request body too large"}
 
 
@@ -38,53 +39,40 @@ def describe_validation(errors: Sequence[Any]) -> str:
     return f"{field}: {message}" if field else message
 
 
-def install_error_handlers(app: FastAPI) -> None:
-    app.add_exception_handler(ApiError, _api_error)  # type: ignore[arg-type]
-    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
-    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(ValidationError, _validation_error)  # type: ignore[arg-type]
-    app.add_exception_handler(SessionUnavailable, _session_unavailable)  # type: ignore[arg-type]
-    app.add_exception_handler(MXError, _mx_error)  # type: ignore[arg-type]
-    app.add_exception_handler(StoreUnavailable, _store_unavailable)  # type: ignore[arg-type]
-    app.add_exception_handler(Exception, _unexpected)
+def error_for(exc: Exception, request: Request) -> Response:
+    """The answer to a request that failed with `exc`."""
+    if isinstance(exc, DomainError):
+        return error_response(exc.status, exc.message, exc.headers)
+    if isinstance(exc, SessionUnavailable | ConnectionClosed):
+        return error_response(401, UNAVAILABLE, BEARER_CHALLENGE)
+    if isinstance(exc, CSTAError):
+        return error_response(400, exc.reason)
+    if isinstance(exc, MXTimeout):
+        return error_response(504, "mx server timeout")
+    if isinstance(exc, MXError):
+        log.warning("%s %s: MX error: %s", request.method, request.url.path, exc)
+        return error_response(502, "mx server error")
+    if isinstance(exc, StoreUnavailable):
+        # A database restart or outage: the client may retry; this is not a fault of ours (no 500).
+        log.warning("%s %s: %s", request.method, request.url.path, exc)
+        return error_response(503, "store unavailable", {"Retry-After": "1"})
+    if isinstance(exc, ValidationError):
+        return error_response(400, describe_validation(exc.errors()))
+    if isinstance(exc, HTTPException):
+        return http_error(request, exc)
+    log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal error")
 
 
-async def _api_error(_: Request, exc: ApiError) -> Response:
-    return error_response(exc.status, exc.message, exc.headers)
-
-
-async def _http_error(_: Request, exc: HTTPException) -> Response:
+def http_error(_: Request, exc: Exception) -> Response:
+    """Starlette's routing errors (404 no route, 405 wrong method) as `{"error": …}`."""
+    assert isinstance(exc, HTTPException)
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else ""
     if not message or message in ("Not Found", "Method Not Allowed"):
         message = _STATUS_TEXT.get(exc.status_code, "request failed")
     return error_response(exc.status_code, message, exc.headers)
 
 
-async def _validation_error(_: Request, exc: RequestValidationError | ValidationError) -> Response:
-    return error_response(400, describe_validation(exc.errors()))
-
-
-async def _session_unavailable(_: Request, __: SessionUnavailable) -> Response:
-    return error_response(401, UNAVAILABLE, BEARER_CHALLENGE)
-
-
-async def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
-    # A database restart or outage: the client may retry; this is not a fault of ours (no 500).
-    log.warning("%s %s: %s", request.method, request.url.path, exc)
-    return error_response(503, "store unavailable", {"Retry-After": "1"})
-
-
-async def _mx_error(request: Request, exc: MXError) -> Response:
-    if isinstance(exc, CSTAError):
-        return error_response(400, exc.reason)
-    if isinstance(exc, MXTimeout):
-        return error_response(504, "mx server timeout")
-    if isinstance(exc, ConnectionClosed):
-        return error_response(401, UNAVAILABLE, BEARER_CHALLENGE)
-    log.warning("%s %s: MX error: %s", request.method, request.url.path, exc)
-    return error_response(502, "mx server error")
-
-
-async def _unexpected(request: Request, exc: Exception) -> Response:
+def unexpected(request: Request, exc: Exception) -> Response:
     log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
     return error_response(500, "internal error")

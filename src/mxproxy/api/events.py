@@ -12,19 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from mxproxy.api.responses import ApiError
-from mxproxy.api.security import ServiceDep, bearer_token, session_for_token
+from mxproxy.api.routing import Call, Operation, Param
 from mxproxy.live import EventHub, StreamEnded, Subscription, sse
-from mxproxy.service import Service
-from mxproxy.sessions.session import UserSession
-
-router = APIRouter(tags=["live events"])
+from mxproxy.services.errors import ShuttingDown
 
 # How long a browser waits before reconnecting a dropped stream.
 RECONNECT_MILLIS = 3000
@@ -82,49 +76,40 @@ async def _client_gone(receive: Receive) -> None:
         pass
 
 
-def stream_session(request: Request, service: Service, query_token: str | None) -> UserSession:
-    """The token comes from the Authorization header or else from the query (EventSource
-    cannot set headers); the same checks as every other call."""
-    token = bearer_token(request) or (query_token.strip() if query_token else None)
-    return session_for_token(request, service, token)
-
-
-@router.get(
-    "/events",
-    response_class=EventStreamResponse,
-    status_code=200,
-    summary="The user's PBX events, live (Server-Sent Events)",
-    description=(
-        "Call events and new voicemails as `text/event-stream`: `event:` is the event's "
-        '"type", `data:` its JSON (the same as a push), `id:` the user\'s increasing event id. '
-        "Idle streams get a `: ping` comment every heartbeat. The stream ends at logout."
-    ),
-    responses={
-        200: {
-            "description": "An endless event stream",
-            "content": {sse.MEDIA_TYPE: {"schema": {"type": "string"}}},
-        },
-        401: {"description": "No, invalid or outdated token"},
-        503: {"description": "The proxy is shutting down"},
-    },
-)
-async def events(
-    request: Request,
-    service: ServiceDep,
-    access_token: Annotated[
-        str | None, Query(description="The bearer token, for clients that cannot set headers (EventSource)")
-    ] = None,
-    last_event_id_query: Annotated[
-        str | None, Query(alias="lastEventId", description="Resume after this event id")
-    ] = None,
-    last_event_id: Annotated[
-        str | None,
-        Header(alias="Last-Event-ID", description="Resume after this event id (set by EventSource)"),
-    ] = None,
-) -> Response:
-    session = stream_session(request, service, access_token)
-    hub = service.live
+async def events(call: Call) -> Response:
+    hub = call.runtime.live
     if hub.is_closed:
-        raise ApiError(503, "shutting down")
-    resume = sse.parse_event_id(last_event_id if last_event_id is not None else last_event_id_query)
-    return EventStreamResponse(hub.subscribe(session.login, resume), hub)
+        raise ShuttingDown
+    query = call.request.query_params
+    header = call.request.headers.get("last-event-id")
+    resume = sse.parse_event_id(header if header is not None else query.get("lastEventId"))
+    return EventStreamResponse(hub.subscribe(call.session.login, resume), hub)
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/events",
+        "The user's PBX events, live (Server-Sent Events)",
+        "live events",
+        events,
+        security="stream",
+        description=(
+            "Call events and new voicemails as `text/event-stream`: `event:` is the event's "
+            '"type", `data:` its JSON (the same as a push), `id:` the user\'s increasing event id. '
+            "Idle streams get a `: ping` comment every heartbeat. The stream ends at logout."
+        ),
+        content={sse.MEDIA_TYPE: {"type": "string"}},
+        response_description="An endless event stream",
+        errors=(503,),
+        params=(
+            Param(
+                "access_token",
+                "query",
+                "The bearer token, for clients that cannot set headers (EventSource)",
+            ),
+            Param("lastEventId", "query", "Resume after this event id"),
+            Param("Last-Event-ID", "header", "Resume after this event id (set by EventSource)"),
+        ),
+    )
+]

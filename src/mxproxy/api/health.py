@@ -4,14 +4,13 @@ sessions have been restored; 503 otherwise). Neither needs a token nor reaches a
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 from starlette.responses import Response
 
-from mxproxy.api.responses import json_response
-from mxproxy.api.security import ServiceDep
+from mxproxy.api.responses import model_response
+from mxproxy.api.routing import Call, Operation
 
-router = APIRouter(tags=["operations"])
+TAG = "operations"
 
 
 class HealthAnswer(BaseModel):
@@ -23,23 +22,39 @@ class ReadinessAnswer(BaseModel):
     checks: dict[str, bool] = Field(examples=[{"store": True, "sessionsRestored": True}])
 
 
-@router.get("/healthz", response_model=HealthAnswer, summary="Liveness: the process answers")
-async def healthz() -> Response:
-    return json_response({"status": "ok"})
+_OK = model_response(HealthAnswer(status="ok")).body
 
 
-@router.get(
-    "/readyz",
-    response_model=ReadinessAnswer,
-    summary="Readiness: the store answers and stored sessions are restored",
-    responses={503: {"model": ReadinessAnswer, "description": "Not ready"}},
-)
-async def readyz(service: ServiceDep) -> Response:
-    checks = {
-        "store": await service.store.ping(),
-        "sessionsRestored": service.sessions.restored.is_set(),
-    }
+async def healthz(call: Call) -> Response:
+    return Response(_OK, media_type="application/json; charset=utf-8")
+
+
+async def readyz(call: Call) -> Response:
+    checks = await call.runtime.health.checks()
     ready = all(checks.values())
-    return json_response(
-        {"status": "ok" if ready else "unavailable", "checks": checks}, 200 if ready else 503
-    )
+    answer = ReadinessAnswer(status="ok" if ready else "unavailable", checks=checks)
+    return model_response(answer, 200 if ready else 503)
+
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/healthz",
+        "Liveness: the process answers",
+        TAG,
+        healthz,
+        security="none",
+        response=HealthAnswer,
+    ),
+    Operation(
+        "GET",
+        "/readyz",
+        "Readiness: the store answers and stored sessions are restored",
+        TAG,
+        readyz,
+        security="none",
+        response=ReadinessAnswer,
+        errors=(503,),
+        error_models={503: ReadinessAnswer},
+    ),
+]

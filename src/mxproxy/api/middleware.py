@@ -1,39 +1,28 @@
-"""Pure ASGI middleware: the `Server` header on every response, and a cap on request bodies
-(413 before the handler ever buffers an oversized body)."""
+"""Pure ASGI middleware: a cap on request bodies (413 before the handler ever buffers an
+oversized body), and `ApiApp`, the outermost layer of the API."""
 
 from __future__ import annotations
+
+import logging
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mxproxy.api.responses import error_response
-from mxproxy.httpserver import SERVER_HEADER
+from mxproxy.services.errors import TooLarge
 
-_SERVER = (b"server", SERVER_HEADER.encode())
-
-
-class ServerHeader:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
-        async def send_with_server(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), _SERVER]
-            await send(message)
-
-        await self.app(scope, receive, send_with_server)
+log = logging.getLogger("mxproxy.api")
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(TooLarge):
+    """Raised while reading a body (the endpoint answers it as any domain error)."""
+
+    def __init__(self) -> None:
+        super().__init__(headers={"Connection": "close"})
 
 
 class BodyLimit:
-    """Refuse request bodies over `max_bytes`: by Content-Length up front, or while reading."""
+    """Refuse request bodies over `max_bytes`: by Content-Length up front, or while reading
+    a chunked one (a body with a Content-Length the server delivers no longer than that)."""
 
     def __init__(self, app: ASGIApp, max_bytes: int = 1 << 20) -> None:
         self.app = app
@@ -43,10 +32,17 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        chunked = False
         for name, value in scope["headers"]:
-            if name == b"content-length" and (not value.isdigit() or int(value) > self.max_bytes):
-                await self._refuse(scope, receive, send)
-                return
+            if name == b"content-length":
+                if not value.isdigit() or int(value) > self.max_bytes:
+                    await self._refuse(scope, receive, send)
+                    return
+            elif name == b"transfer-encoding":
+                chunked = True
+        if not chunked:
+            await self.app(scope, receive, send)
+            return
         received = 0
         started = False
 
@@ -74,3 +70,15 @@ class BodyLimit:
     async def _refuse(scope: Scope, receive: Receive, send: Send) -> None:
         response = error_response(413, "request body too large", {"Connection": "close"})
         await response(scope, receive, send)
+
+
+class ApiApp:
+    """The API's outermost ASGI app: the middleware stack, and the state handlers may read."""
+
+    def __init__(self, stack: ASGIApp, state: object) -> None:
+        self.stack = stack
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        scope["app"] = self  # inside an app, Starlette's router raises its 404/405
+        await self.stack(scope, receive, send)

@@ -1,5 +1,10 @@
-"""Response shapes of the REST API as pydantic models. Handlers send pre-encoded JSON (the
-exact 2.3 bytes); these models document those shapes in the OpenAPI document."""
+"""Response shapes of the REST API as pydantic models, the schemas of the OpenAPI document.
+
+Answers the HTTP layer builds itself (call mode, sip answer, transfer, voicemail change) are
+these models, serialized by pydantic (`responses.model_response`): one definition for wire
+and docs. Answers that carry PBX records (contacts, call log, events, voicemails,
+conferences) keep the 2.3 bytes their records encode; the Schemathesis test validates every
+real answer against these models, so wire and document cannot drift apart."""
 
 
 from __future__ import annotations

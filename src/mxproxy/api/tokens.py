@@ -3,52 +3,71 @@ unregister a device of the logged-in user (validated against the push configurat
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Any
+
 from starlette.responses import Response
 
-from mxproxy.api.responses import ApiError
-from mxproxy.api.security import ServiceDep, SessionDep
-from mxproxy.push.registration import RegistrationError, validate_registration
-from mxproxy.store import DeviceToken
+from mxproxy.api.responses import no_content
+from mxproxy.api.routing import Call, Operation, Param
+from mxproxy.services.errors import BadRequest
 
-router = APIRouter(tags=["push tokens"])
-
+TAG = "push tokens"
 _NO = frozenset({"0", "false", "no", "off"})
+# APNs tokens are 64 hex digits, FCM tokens some 160 characters; topics are bundle ids.
+MAX_PART = 1024
 
 
-def _sandbox(request: Request) -> bool:
-    value = request.query_params.get("sandbox")
+def _sandbox(call: Call) -> bool:
+    value = call.request.query_params.get("sandbox")
     return value is not None and value.strip().lower() not in _NO
 
 
-@router.put(
-    "/tokens/{kind}/{topic}/{token}",
-    status_code=204,
-    response_class=Response,
-    summary="Register a device token (apn or fcm) for pushes; ?sandbox for APNs development",
-)
-async def register(
-    kind: str, topic: str, token: str, request: Request, session: SessionDep, service: ServiceDep
-) -> Response:
-    sandbox = _sandbox(request)
-    try:
-        validate_registration(service.push_settings, kind, topic, token, sandbox)
-    except RegistrationError as exc:
-        raise ApiError(exc.status, exc.message) from None
-    await service.store.add_token(DeviceToken(kind, topic, token, session.login, sandbox))  # type: ignore[arg-type]
-    return Response(status_code=204)
+def _parts(call: Call) -> tuple[str, str, str]:
+    kind, topic, token = call.path("kind"), call.path("topic"), call.path("token")
+    if len(topic) > MAX_PART or len(token) > MAX_PART:
+        raise BadRequest("bad push token")
+    return kind, topic, token
 
 
-@router.delete(
-    "/tokens/{kind}/{topic}/{token}",
-    status_code=204,
-    response_class=Response,
-    summary="Unregister a device token",
-)
-async def unregister(kind: str, topic: str, token: str, session: SessionDep, service: ServiceDep) -> Response:
-    if kind not in ("apn", "fcm"):
-        raise ApiError(404, f'unsupported push type "{kind}"')
-    owned = await service.store.tokens(session.login)
-    if any((t.kind, t.topic, t.token) == (kind, topic, token) for t in owned):
-        await service.store.remove_token(kind, topic, token)
-    return Response(status_code=204)
+async def register(call: Call) -> Response:
+    kind, topic, token = _parts(call)
+    await call.runtime.push_tokens.register(call.session, kind, topic, token, sandbox=_sandbox(call))
+    return no_content()
+
+
+async def unregister(call: Call) -> Response:
+    kind, topic, token = _parts(call)
+    await call.runtime.push_tokens.unregister(call.session, kind, topic, token)
+    return no_content()
+
+
+_PATH: dict[str, dict[str, Any]] = {
+    "kind": {"type": "string", "enum": ["apn", "fcm"]},
+    "topic": {"type": "string", "maxLength": MAX_PART, "examples": ["com.connector73.vialer.voip"]},
+    "token": {"type": "string", "maxLength": MAX_PART, "examples": ["7C179108B7BF759DED2D9CBE0F1A2B3C"]},
+}
+_SANDBOX = Param("sandbox", "query", "APNs development environment (any value but 0/false/no/off)")
+
+OPERATIONS = [
+    Operation(
+        "PUT",
+        "/tokens/{kind}/{topic}/{token}",
+        "Register a device token (apn or fcm) for pushes; ?sandbox for APNs development",
+        TAG,
+        register,
+        status=204,
+        errors=(400, 404),
+        path_schemas=_PATH,
+        params=(_SANDBOX,),
+    ),
+    Operation(
+        "DELETE",
+        "/tokens/{kind}/{topic}/{token}",
+        "Unregister a device token",
+        TAG,
+        unregister,
+        status=204,
+        errors=(400, 404),
+        path_schemas=_PATH,
+    ),
+]

@@ -1,45 +1,41 @@
-"""Voicemail and call recordings: the list (the PBX's mail list plus the recordings announced
-by events), the audio file streamed chunk by chunk as the PBX sends it, delete, note and read.
+"""Voicemail and call recordings: the list, the audio file streamed chunk by chunk as the PBX
+sends it, delete, note and read.
 
 `?media=VoiceMail|Recording` is accepted by every call (any other value is a 400). A mail the
-PBX refuses to act on is a 404: the PBX answers an unknown mail id with a CSTA error.
+PBX refuses to act on is a 404. A note is bounded (`MAX_NOTE`) so that it fits a PBX frame.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import AsyncGenerator, AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from mxproxy.api.bodies import read_model
-from mxproxy.api.calls import body_doc
-from mxproxy.api.responses import ApiError, json_response
-from mxproxy.api.schemas import VoicemailChangeAnswer, VoicemailsAnswer
-from mxproxy.api.security import ClientDep, ServiceDep, SessionDep
-from mxproxy.mx.errors import CSTAError, MXError
-from mxproxy.mx.messages import MailChunk, Voicemail
-from mxproxy.pbx import voicemail
-from mxproxy.service import Service
-from mxproxy.sessions.call_state import RECORDING
-from mxproxy.sessions.session import UserSession
-
-router = APIRouter(tags=["voicemail and recordings"])
+from mxproxy.api.responses import json_response, model_response, no_content
+from mxproxy.api.routing import PBX_ERRORS, Call, Operation, Param
+from mxproxy.api.schemas import VoicemailChangeAnswer, VoicemailChangeOut, VoicemailsAnswer
+from mxproxy.mx.errors import MXError
+from mxproxy.mx.messages import MailChunk
+from mxproxy.services.errors import BadRequest, MailNotFound
+from mxproxy.services.voicemail import MEDIA_TYPES, Download
 
 log = logging.getLogger("mxproxy.api")
 
-VOICEMAIL = "VoiceMail"
-NOT_FOUND = "voicemail not found"
-_MEDIA = {VOICEMAIL.lower(): VOICEMAIL, RECORDING.lower(): RECORDING}
+TAG = "voicemail and recordings"
+MAX_NOTE = 4_000
+MAX_MAIL_ID = 64
+_MEDIA = {media.lower(): media for media in MEDIA_TYPES}
 _CONTENT_TYPES = {"wav": "audio/wave", "mp3": "audio/mpeg", "ogg": "audio/ogg"}
 # What may not appear inside a quoted header parameter (controls end the header line).
 _UNSAFE_IN_QUOTES = re.compile(r'[\x00-\x1f\x7f"\\]')
+MAIL_ERRORS = (*PBX_ERRORS, 404)
+_MAIL_ID = {"id": {"type": "string", "maxLength": MAX_MAIL_ID, "examples": ["117"]}}
 
 
 def parse_media(value: str | None) -> str:
@@ -48,46 +44,24 @@ def parse_media(value: str | None) -> str:
         return ""
     media = _MEDIA.get(value.strip().lower())
     if media is None:
-        raise ApiError(400, "media: must be VoiceMail or Recording")
+        raise BadRequest("media: must be VoiceMail or Recording")
     return media
 
 
-@contextmanager
-def unknown_mail_is_404() -> Iterator[None]:
-    try:
-        yield
-    except CSTAError:
-        raise ApiError(404, NOT_FOUND) from None
+def _media(call: Call) -> str:
+    return parse_media(call.request.query_params.get("media"))
 
 
-# -- list -------------------------------------------------------------------------------
+def _mail_id(call: Call) -> str:
+    mail_id = call.path("id")
+    if len(mail_id) > MAX_MAIL_ID:
+        raise MailNotFound
+    return mail_id
 
 
-def _order(mail: Voicemail) -> tuple[int, int, int, str]:
-    number = int(mail.id) if mail.id.isdigit() else -1
-    return (0 if number >= 0 else 1, number, mail.received, mail.id)
-
-
-def merged_mail(listed: list[Voicemail], recordings: list[Voicemail], media: str) -> list[Voicemail]:
-    """The PBX's list and the announced recordings, without duplicates (the PBX's copy wins),
-    only of `media` when one is asked for, sorted by id and then by arrival."""
-    found = {(mail.media_type, mail.id): mail for mail in recordings}
-    found.update({(mail.media_type, mail.id): mail for mail in listed})
-    return sorted((m for m in found.values() if not media or m.media_type == media), key=_order)
-
-
-@router.get("/voicemails", response_model=VoicemailsAnswer, summary="The user's voicemail and recordings")
-async def list_voicemails(
-    session: SessionDep, client: ClientDep, service: ServiceDep, media: str | None = None
-) -> Response:
-    wanted = parse_media(media)
-    ext = session.extension
-    listed = await voicemail.list_voicemails(client, ext)
-    mails = merged_mail(listed, service.call_state.recordings(session.login), wanted)
+async def list_voicemails(call: Call) -> Response:
+    mails = await call.runtime.voicemail.list(call.session, _media(call))
     return json_response({"voiceMails": [mail.as_json() for mail in mails]})
-
-
-# -- the file ---------------------------------------------------------------------------
 
 
 def content_type(chunk: MailChunk) -> str:
@@ -114,11 +88,11 @@ class VoicemailFile(StreamingResponse):
     server closes the connection) rather than ending as if the file were complete.
     """
 
-    def __init__(self, first: MailChunk, rest: AsyncGenerator[MailChunk, None]) -> None:
-        self._first = first
-        self._rest = rest
-        headers = {"Content-Disposition": content_disposition(first)}
-        super().__init__(self._contents(), headers=headers, media_type=content_type(first))
+    def __init__(self, download: Download) -> None:
+        self._first = download.first
+        self._rest = download.rest
+        headers = {"Content-Disposition": content_disposition(self._first)}
+        super().__init__(self._contents(), headers=headers, media_type=content_type(self._first))
 
     async def _contents(self) -> AsyncIterator[bytes]:
         if self._first.content:
@@ -147,89 +121,81 @@ class VoicemailFile(StreamingResponse):
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
 
-@router.get(
-    "/voicemails/{id}",
-    response_class=Response,
-    summary="The voicemail's audio file, streamed as the PBX sends it",
-    responses={200: {"content": {"audio/wave": {"schema": {"type": "string", "format": "binary"}}}}},
-)
-async def download(
-    id: str, session: SessionDep, client: ClientDep, service: ServiceDep, media: str | None = None
-) -> Response:
-    kind = parse_media(media)
-    # `download` is an async generator: closing it early is what cancels the PBX transfer.
-    chunks = voicemail.download(client, id, kind)
-    try:
-        first = await anext(chunks)
-    except CSTAError:
-        _forget_recording(service, session, id, kind)
-        raise ApiError(404, NOT_FOUND) from None
-    except BaseException:
-        await chunks.aclose()
-        raise
-    return VoicemailFile(first, chunks)
+async def download(call: Call) -> Response:
+    found = await call.runtime.voicemail.download(call.session, _mail_id(call), _media(call))
+    return VoicemailFile(found)
 
 
-# -- delete, note, read -----------------------------------------------------------------
-
-
-def _forget_recording(service: Service, session: UserSession, mail_id: str, kind: str) -> None:
-    """The PBX has no such recording (any more): stop listing it."""
-    if kind != VOICEMAIL:
-        service.call_state.forget_recording(session.login, mail_id)
+async def delete(call: Call) -> Response:
+    await call.runtime.voicemail.delete(call.session, _mail_id(call), _media(call))
+    return no_content()
 
 
 class VoicemailChange(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    note: str | None = None
+    note: str | None = Field(None, max_length=MAX_NOTE)
     read: bool | None = None
 
 
-@router.delete(
-    "/voicemails/{id}", status_code=204, response_class=Response, summary="Delete a voicemail or recording"
-)
-async def delete(
-    id: str, session: SessionDep, client: ClientDep, service: ServiceDep, media: str | None = None
-) -> Response:
-    kind = parse_media(media)
-    try:
-        await voicemail.delete(client, id, kind)
-    except CSTAError:
-        _forget_recording(service, session, id, kind)
-        raise ApiError(404, NOT_FOUND) from None
-    _forget_recording(service, session, id, kind)
-    return Response(status_code=204)
-
-
-@router.patch(
-    "/voicemails/{id}",
-    response_model=VoicemailChangeAnswer,
-    summary="Set a voicemail's note and/or mark it read",
-    openapi_extra=body_doc(VoicemailChange),
-)
-async def change(
-    id: str,
-    request: Request,
-    session: SessionDep,
-    client: ClientDep,
-    service: ServiceDep,
-    media: str | None = None,
-) -> Response:
-    kind = parse_media(media)
-    body = await read_model(request, VoicemailChange)
+async def change(call: Call) -> Response:
+    mail_id, kind = _mail_id(call), _media(call)
+    body = await read_model(call.request, VoicemailChange)
     if body.note is None and body.read is None:
-        raise ApiError(400, "note or read is required")
-    with unknown_mail_is_404():
-        if body.note is not None:
-            await voicemail.update_note(client, id, body.note, kind)
-        if body.read is not None:
-            await voicemail.mark_read(client, id, kind, read=body.read)
-    if kind != VOICEMAIL:
-        service.call_state.update_recording(session.login, id, note=body.note, read=body.read)
-    changed: dict[str, object] = {}
-    if body.note is not None:
-        changed["note"] = body.note
-    if body.read is not None:
-        changed["read"] = body.read
-    return json_response({"vm": changed})
+        raise BadRequest("note or read is required")
+    await call.runtime.voicemail.change(call.session, mail_id, kind, note=body.note, read=body.read)
+    return model_response(VoicemailChangeAnswer(vm=VoicemailChangeOut(note=body.note, read=body.read)))
+
+
+_MEDIA_PARAM = Param(
+    "media", "query", "Only this kind of mail", {"type": "string", "enum": list(MEDIA_TYPES)}
+)
+_AUDIO = {kind: {"type": "string", "format": "binary"} for kind in ("audio/wave", "audio/mpeg", "audio/ogg")}
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/voicemails",
+        "The user's voicemail and recordings",
+        TAG,
+        list_voicemails,
+        response=VoicemailsAnswer,
+        errors=PBX_ERRORS,
+        params=(_MEDIA_PARAM,),
+    ),
+    Operation(
+        "GET",
+        "/voicemails/{id}",
+        "The voicemail's audio file, streamed as the PBX sends it",
+        TAG,
+        download,
+        content=_AUDIO,
+        response_description="The audio file",
+        errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
+        params=(_MEDIA_PARAM,),
+    ),
+    Operation(
+        "DELETE",
+        "/voicemails/{id}",
+        "Delete a voicemail or recording",
+        TAG,
+        delete,
+        status=204,
+        errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
+        params=(_MEDIA_PARAM,),
+    ),
+    Operation(
+        "PATCH",
+        "/voicemails/{id}",
+        "Set a voicemail's note and/or mark it read",
+        TAG,
+        change,
+        response=VoicemailChangeAnswer,
+        body=VoicemailChange,
+        errors=MAIL_ERRORS,
+        path_schemas=_MAIL_ID,
+        params=(_MEDIA_PARAM,),
+    ),
+]

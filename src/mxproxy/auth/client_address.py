@@ -12,11 +12,11 @@ import ipaddress
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from starlette.types import Receive, Scope, Send
+
 from mxproxy.config import ProxyTrust
 
 __all__ = ["ClientAddress", "resolve_client"]
-
-_Scope = dict[str, Any]
 
 
 def _trusted(address: str, trust: ProxyTrust) -> bool:
@@ -52,7 +52,7 @@ class ClientAddress:
             self._trust = self._trust()
         return self._trust
 
-    async def __call__(self, scope: _Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in ("http", "websocket") and scope.get("client"):
             values = [v.decode("latin-1") for k, v in scope["headers"] if k == b"x-forwarded-for"]
             if values:

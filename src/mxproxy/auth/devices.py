@@ -7,7 +7,7 @@ from typing import Any
 
 from mxproxy.auth.grants import Grant
 from mxproxy.auth.tokens import InvalidToken
-from mxproxy.service import Service
+from mxproxy.service import Runtime as Service
 
 __all__ = [
     "describe",

@@ -13,6 +13,7 @@ the engines differ), then add its methods here, each one `await self._db.execute
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast, get_args
@@ -46,6 +47,9 @@ class Store:
         self._db = database
         self._box = box
         self._closed = False
+        # Group commit of `save_user`: calls made while a batch waits for its turn join it.
+        self._open_batch: _UserBatch | None = None
+        self._last_flush: asyncio.Future[None] | None = None
 
     @classmethod
     async def open(cls, target: Path | str, key: bytes, *, pool_size: int = 10) -> Store:
@@ -87,6 +91,8 @@ class Store:
         """Finish pending work and close the database. Closing twice is harmless."""
         if self._closed:
             return
+        if self._last_flush is not None:
+            await asyncio.wait([self._last_flush])
         self._closed = True
         await self._db.close()
 
@@ -141,10 +147,56 @@ class Store:
     # Users.
 
     async def save_user(self, user: StoredUser) -> None:
-        """Insert the user, or replace every field of the stored one (their tokens stay)."""
+        """Insert the user, or replace every field of the stored one (their tokens stay).
+
+        Durable when it returns, as every write; concurrent saves share one transaction, so
+        that many logins at once pay one commit (one `fsync` on SQLite) rather than one each
+        (group commit). A user the database refuses fails only its own save."""
+        if self._closed:
+            raise StoreError("the store is closed")
+        batch = self._open_batch
+        if batch is None:
+            batch = self._open_batch = _UserBatch()
+            self._last_flush = asyncio.ensure_future(self._flush_users(batch, self._last_flush))
+        saved: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        batch.users.append(user)
+        batch.waiters.append(saved)
+        await asyncio.shield(saved)
+
+    async def _flush_users(self, batch: _UserBatch, previous: asyncio.Future[None] | None) -> None:
+        if previous is not None:
+            await asyncio.wait([previous])  # one commit at a time; meanwhile this batch fills
+        if self._open_batch is batch:
+            self._open_batch = None
+        problems: list[BaseException | None]
+        try:
+            async with self._database.transaction() as tx:
+                for user in batch.users:
+                    await self._upsert_user(tx, user)
+            problems = [None] * len(batch.users)
+        except StoreError:
+            # Something in the batch was refused: save each on its own so only the bad one fails.
+            problems = [await self._save_alone(user) for user in batch.users]
+        for waiter, problem in zip(batch.waiters, problems, strict=True):
+            if problem is None:
+                waiter.set_result(None)
+            else:
+                waiter.set_exception(problem)
+                waiter.exception()  # retrieved: a caller that was cancelled no longer waits
+
+    async def _save_alone(self, user: StoredUser) -> BaseException | None:
+        try:
+            await self._upsert_user(self._database, user)
+        except StoreError as exc:
+            return exc
+        except Exception as exc:  # a malformed user: the caller's problem, reported as a store error
+            return StoreError(f"user {user.login!r} not saved: {exc}")
+        return None
+
+    async def _upsert_user(self, executor: Executor, user: StoredUser) -> None:
         sealed = self._box.seal(user.mx_password.encode(), _user_context(user.login))
         # An upsert, not a delete and insert: deleting the row would cascade to the tokens.
-        await self._database.execute(
+        await executor.execute(
             """
             INSERT INTO users (login, mx_login, mx_host, mx_port, mx_password, created_at)
             VALUES ($1, $2, $3, $4, $5, $6)
@@ -313,3 +365,11 @@ def _user_context(login: str) -> bytes:
 
 def _signing_key_context(kid: str) -> bytes:
     return b"signing-key:" + kid.encode()
+
+
+@dataclass(eq=False)
+class _UserBatch:
+    """`save_user` calls waiting for one shared transaction."""
+
+    users: list[StoredUser] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
