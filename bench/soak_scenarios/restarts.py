@@ -18,6 +18,7 @@ from bench.soak_scenarios.common import (
     device_token,
     device_tokens,
     log_in_users,
+    masked,
     register_devices,
     report_traffic,
     rss_mib,
@@ -41,7 +42,7 @@ async def run(ctx: SoakContext) -> ScenarioResult:
         proxy = await soak.start()
         tokens = await log_in_users(proxy, generated_accounts(users))
         await register_devices(proxy, tokens)
-        expected_devices = {device_token(index) for index in range(users)}
+        expected_devices = {masked(device_token(index)) for index in range(users)}
         traffic = Traffic(proxy.api_port, tokens)
         traffic.start()
         windows = Windows()

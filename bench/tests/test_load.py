@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
+from tests.tools import require_tool
 
 from bench.load import LoadSpec, lua_string, parse_wrk_summary, run_python, run_wrk, wrk_script
 
@@ -51,8 +50,8 @@ async def test_the_python_generator_stops_at_its_count() -> None:
     assert failing.errors == 6
 
 
-@pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed")
 async def test_wrk_runs_the_script_and_reports() -> None:
+    require_tool("wrk", install="Debian: apt-get install wrk")
     async with canned_server({"/x": fixed(b"ok")}) as server:
         spec = LoadSpec("127.0.0.1", server.port, "/x", tokens=["tok"], connections=2, seconds=1)
         result = await run_wrk(spec, threads=1)

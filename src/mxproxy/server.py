@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
+from mxproxy.auth.admin_guard import check_admin_listen
 from mxproxy.config import Config, ConfigError, StoreConfig, load_config
 from mxproxy.httpguard import ClientLimits
 from mxproxy.httpserver import HttpListener, parse_listen
@@ -178,6 +179,7 @@ async def run_proxy(
     sse_heartbeat: float = DEFAULT_HEARTBEAT,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
+    admin_protection = check_admin_listen(config.admin, admin[0])
     open_files = raise_open_files_limit()
     limits = config.http_limits
     try:
@@ -218,6 +220,7 @@ async def run_proxy(
             admin_listener.url,
             extra={"fields": {"api": api_listener.url, "admin": admin_listener.url}},
         )
+        log.info(admin_protection)
         if on_ready is not None:
             on_ready(api_listener.url, admin_listener.url)
         await stop.wait()

@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass, field
 
 from mxproxy import metrics
+from mxproxy.auth.admin_guard import AdminPasswords
 from mxproxy.auth.apps import AppRegistry
+from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
 from mxproxy.config import Config
@@ -78,8 +80,10 @@ class Runtime:
     provisioning: Provisioning
     push_settings: PushSettings
     push: PushDispatcher
+    grants: GrantRegistry
     tuning: Tuning = field(default_factory=Tuning)
     apps: AppRegistry = field(init=False)
+    admin_passwords: AdminPasswords = field(init=False)
     live: EventHub = field(init=False)
     resolver: Resolver = field(init=False)
     login: LoginService = field(init=False)
@@ -94,6 +98,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
+        self.admin_passwords = AdminPasswords(self.config.admin.users)
         self.live = EventHub(
             heartbeat=self.tuning.sse_heartbeat,
             streams_per_user=self.config.http_limits.streams_per_user,
@@ -101,9 +106,11 @@ class Runtime:
         call_state = CallState()
         directory_cache = DirectoryCache()
         clients = ClientSource(self.tuning.wait_for_reconnect)
-        self.resolver = LocalResolver(self.issuer, self.sessions)
+        self.resolver = LocalResolver(self.issuer, self.sessions, self.grants)
         throttle = LoginThrottle(max_failures=self.tuning.login_failures)
-        self.login = LoginService(self.provisioning, self.sessions, self.issuer, throttle, clients)
+        self.login = LoginService(
+            self.provisioning, self.sessions, self.issuer, throttle, clients, self.grants
+        )
         self.directory = DirectoryService(clients, directory_cache)
         self.calls = CallControl(clients, call_state)
         self.voicemail = VoicemailService(clients, call_state)
@@ -125,6 +132,7 @@ class Runtime:
         handlers.append(self.webhooks.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.end_listeners.append(call_state.end_user)
+        self.sessions.end_listeners.append(self.grants.owner_ended)
         metrics.watch_sessions(self.sessions)
 
     @classmethod
@@ -149,6 +157,7 @@ class Runtime:
             provisioning=provisioning,
             push_settings=push_settings,
             push=push,
+            grants=GrantRegistry(store, refresh_ttl=config.jwt.refresh_ttl),
             tuning=tuning,
         )
 
@@ -157,6 +166,7 @@ class Runtime:
         await self.issuer.start()
         await self.push.start()
         await self.webhooks.start()
+        await self.grants.load()
         await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
@@ -166,8 +176,9 @@ class Runtime:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             try:
                 await self.issuer.maintain()
+                await self.grants.flush()
             except Exception:
-                log.exception("signing key maintenance failed")
+                log.exception("signing key or device login maintenance failed")
 
     async def close(self) -> None:
         """Log every PBX session out, then release the store and the HTTP client."""
@@ -175,6 +186,8 @@ class Runtime:
             self._housekeeping.cancel()
         self.live.close()
         await self.sessions.shutdown()
+        await self.grants.drain()
+        await self.grants.flush()
         await self.push.close()
         await self.webhooks.close()
         await self.provisioning.close()

@@ -6,17 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import pytest
+from tests.tools import require_tool
 
 from mxproxy.api.docs import CSP
 
 from .harness import Proxy
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
@@ -62,15 +60,12 @@ def _page_requests(net_log: Path) -> list[str]:
     return urls
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None, reason="no headless browser: install Debian's chromium to run this test"
-)
 async def test_a_browser_renders_the_operations_offline(proxy: Proxy, tmp_path: Path) -> None:
-    assert CHROMIUM is not None
+    chromium = require_tool("chromium", "/usr/bin/chromium", install="Debian: apt-get install chromium")
     base = str(proxy.api.base_url).rstrip("/")
     net_log = tmp_path / "netlog.json"
     browser = await asyncio.create_subprocess_exec(
-        CHROMIUM,
+        chromium,
         "--headless",
         "--no-sandbox",
         "--disable-gpu",

@@ -139,7 +139,7 @@ async def owner_app() -> AsyncIterator[tuple[OwnerApp, HttpListener]]:
 async def front(owner_app: tuple[OwnerApp, HttpListener]) -> AsyncIterator[tuple[Front, httpx.AsyncClient]]:
     app = Front(Owner("owner-id", owner_app[1].url, 1, local=False))
     # The peer address as the client's, not uvicorn's reading of X-Forwarded-For from loopback.
-    listener = HttpListener(app, graceful_timeout=1, proxy_headers=False)
+    listener = HttpListener(app, graceful_timeout=1)
     await listener.start()
     async with httpx.AsyncClient(base_url=listener.url, timeout=10) as client:
         yield app, client
