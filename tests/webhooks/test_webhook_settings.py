@@ -86,3 +86,20 @@ def test_two_endpoints_with_one_url_are_refused() -> None:
 def test_not_an_array_of_tables() -> None:
     with pytest.raises(ConfigError, match=r"^webhooks: must be an array of tables"):
         parse_config({**BASE, "webhooks": {"url": "http://x/h"}}, config_dir=Path("/tmp"))
+
+
+def test_check_config_exits_2_with_one_line_without_the_secret(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from mxproxy import checkconfig
+
+    path = tmp_path / "config.toml"
+    path.write_text(
+        '[apps]\nclient = "x"\n\n[[webhooks]]\nurl = "https://crm.example.com/h"\n'
+        'secret = "hunter2-secret"\nevents = ["Ringing"]\n'
+    )
+    assert checkconfig.main(["--config", str(path)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith('mxproxy: configuration error: webhooks[0].events: unknown event type "Ringing"')
+    assert error.count("\n") == 1
+    assert "hunter2-secret" not in error
