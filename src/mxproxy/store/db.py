@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast, get_args
 
 from mxproxy.store import grants as grant_rows
+from mxproxy.store import webhook_rows
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
 from mxproxy.store.grants import StoredGrant
@@ -328,34 +329,18 @@ class Store:
         """Every device grant still valid at `now` (the expired ones are deleted)."""
         return await grant_rows.load(self._database, now)
 
-    # Webhook deliveries (mxproxy.webhooks): written before the first attempt, deleted when
-    # delivered or given up; `owner` holds a lease on the rows it sends.
+    # Webhook deliveries (mxproxy.webhooks, store/webhook_rows.py): written before the first
+    # attempt, deleted when delivered or given up; `owner` holds a lease on the rows it sends.
 
     async def add_webhook_delivery(self, delivery: PendingDelivery, owner: str, lease_until: float) -> None:
-        await self._database.execute(
-            """
-            INSERT INTO webhook_deliveries
-                (id, endpoint, login, event_type, body, created_at, owner, lease_until)
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-            ON CONFLICT (id) DO NOTHING
-            """,
-            delivery.id, delivery.endpoint, delivery.login, delivery.event_type, delivery.body,
-            float(delivery.created_at), owner, float(lease_until),
-        )
+        await webhook_rows.add(self._database, delivery, owner, lease_until)
 
     async def delete_webhook_delivery(self, delivery_id: str) -> None:
-        await self._database.execute("DELETE FROM webhook_deliveries WHERE id = $1", delivery_id)
+        await webhook_rows.delete(self._database, delivery_id)
 
     async def owned_webhook_deliveries(self, owner: str, endpoint: str, limit: int) -> list[PendingDelivery]:
         """Up to `limit` of `owner`'s pending deliveries to `endpoint`, oldest first."""
-        rows = await self._database.fetch(
-            """
-            SELECT id, endpoint, login, event_type, body, created_at FROM webhook_deliveries
-            WHERE owner = $1 AND endpoint = $2 ORDER BY created_at, id LIMIT $3
-            """,
-            owner, endpoint, int(limit),
-        )
-        return [PendingDelivery(*row) for row in rows]
+        return await webhook_rows.owned(self._database, owner, endpoint, limit)
 
     async def claim_webhook_deliveries(
         self, owner: str, now: float, lease_until: float, *, every: bool = False
@@ -364,16 +349,11 @@ class Store:
         them, for a database only this process uses); the number claimed. On PostgreSQL rows
         another instance is claiming at the same moment are skipped, so no delivery gets two
         senders."""
-        return await self._database.execute(
-            _CLAIM_SKIP_LOCKED if self.dialect == "postgresql" else _CLAIM,
-            owner, float(lease_until), float(now), bool(every),
-        )
+        return await webhook_rows.claim(self._database, self.dialect, owner, now, lease_until, every)
 
     async def renew_webhook_leases(self, owner: str, lease_until: float) -> None:
         """Extend the lease of every delivery `owner` sends (`lease_until` 0: release them)."""
-        await self._database.execute(
-            "UPDATE webhook_deliveries SET lease_until = $1 WHERE owner = $2", float(lease_until), owner
-        )
+        await webhook_rows.renew(self._database, owner, lease_until)
 
     def _user(self, row: Row) -> StoredUser:
         login, mx_login, mx_host, mx_port, sealed, created_at = row
@@ -396,11 +376,6 @@ async def open_store(config: StoreConfig) -> Store:
     return await Store.open(config.url or config.path, key, pool_size=config.pool_size)
 
 
-_CLAIM: Final = """
-    UPDATE webhook_deliveries SET owner = $1, lease_until = $2
-    WHERE id IN (SELECT id FROM webhook_deliveries WHERE lease_until < $3 OR $4)
-"""
-_CLAIM_SKIP_LOCKED: Final = _CLAIM.replace("OR $4)", "OR $4 FOR UPDATE SKIP LOCKED)")
 _USER_SELECT: Final = "SELECT login, mx_login, mx_host, mx_port, mx_password, created_at FROM users"
 
 
