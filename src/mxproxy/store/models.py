@@ -1,4 +1,4 @@
-"""The records the store keeps: users, device tokens and JWT signing keys."""
+"""The records the store keeps: users, device tokens, JWT signing keys, pending webhook deliveries."""
 
 from __future__ import annotations
 
