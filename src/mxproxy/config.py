@@ -21,11 +21,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mxproxy.durations import parse_duration
 from mxproxy.store.secretbox import KEY_SIZE, decode_key
 from mxproxy.store.urls import is_postgres_url, redact_url
+
+if TYPE_CHECKING:
+    from mxproxy.webhooks.settings import WebhookEndpoint
 
 __all__ = [
     "DEFAULT_PROVISIONING",
@@ -207,6 +210,7 @@ class Config:
     proxy_trust: ProxyTrust = field(default_factory=ProxyTrust)
     http: HttpConfig = field(default_factory=HttpConfig)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    webhooks: tuple[WebhookEndpoint, ...] = field(default=(), repr=False)
 
     @classmethod
     def default(
@@ -264,6 +268,9 @@ def load_config(path: Path) -> Config:
 
 def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
     """Validate an already parsed TOML document (relative paths resolve against `config_dir`)."""
+    # Imported here: the webhook settings use this module's ConfigError and declare_keys.
+    from mxproxy.webhooks.settings import parse_webhooks
+
     _check_keys(document)
     return Config(
         provisioning=_provisioning(document.get("provisioning", DEFAULT_PROVISIONING)),
@@ -278,6 +285,7 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         proxy_trust=_proxy_trust(_table(document.get("http", {}), "http")),
         http=parse_http(_table(document.get("http", {}), "http")),
         http_limits=_http_limits(_table(document.get("http", {}), "http")),
+        webhooks=parse_webhooks(document.get("webhooks")),
     )
 
 

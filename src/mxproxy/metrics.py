@@ -14,6 +14,9 @@ push services), never user input.
 | `mxproxy_http_requests_total` | app, method, route, status | the request-log middleware |
 | `mxproxy_http_request_duration_seconds` (histogram) | app, method, route | the same |
 | `mxproxy_pushes_total` | service, result | the push code: `PUSHES.labels(service=…, result=…).inc()` |
+| `mxproxy_webhook_deliveries_total` | endpoint, result | the webhooks: delivered, failed or dropped |
+| `mxproxy_webhook_retries_total` | endpoint | the webhooks: attempts that will be tried again |
+| `mxproxy_webhook_queue_depth` (gauge) | endpoint | the webhooks: deliveries waiting in memory |
 | `mxproxy_sse_streams_open` (gauge) | | the live event hub |
 | `mxproxy_sse_slow_readers_total` | | the live event hub (streams closed for falling behind) |
 """
@@ -91,6 +94,12 @@ PBX_HUNG = Counter(
     "PBX connections closed as hung (timeouts, stalled mid-frame, silent after a keep-alive).",
     ["reason"],
 )
+# `endpoint` is a configured webhook URL without credentials or query: a bounded set.
+WEBHOOK_DELIVERIES = Counter(
+    "mxproxy_webhook_deliveries", "Webhook deliveries by endpoint and final result.", ["endpoint", "result"]
+)
+WEBHOOK_RETRIES = Counter("mxproxy_webhook_retries", "Webhook attempts to be tried again.", ["endpoint"])
+WEBHOOK_QUEUE = Gauge("mxproxy_webhook_queue_depth", "Webhook deliveries waiting in memory.", ["endpoint"])
 SSE_STREAMS = Gauge("mxproxy_sse_streams_open", "Open Server-Sent Events streams.")
 SSE_SLOW_READERS = Counter(
     "mxproxy_sse_slow_readers", "Server-Sent Events streams closed because their reader fell behind."

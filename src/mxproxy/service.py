@@ -38,6 +38,8 @@ from mxproxy.sessions.call_state import CallState
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
+from mxproxy.webhooks.dispatcher import WebhookDispatcher
+from mxproxy.webhooks.policy import RetryPolicy
 
 log = logging.getLogger("mxproxy")
 
@@ -52,6 +54,7 @@ class Tuning:
     provisioning_timeout: float = 10.0
     sse_heartbeat: float = DEFAULT_HEARTBEAT
     login_failures: int = 5  # failed logins per username or address before 429
+    webhook_retry: RetryPolicy = field(default_factory=RetryPolicy)  # maxRetryTime per endpoint
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -90,6 +93,7 @@ class Runtime:
     conferences: ConferenceService = field(init=False)
     push_tokens: PushTokens = field(init=False)
     health: Health = field(init=False)
+    webhooks: WebhookDispatcher = field(init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -118,6 +122,14 @@ class Runtime:
         handlers.append(PushNotifier(self.push).handle_event)
         handlers.append(self.live.handle_event)
         handlers.append(call_state.handle_event)
+        # Only the process holding a session sees its events: one delivery per event, cluster-wide.
+        self.webhooks = WebhookDispatcher(
+            self.config.webhooks,
+            self.store,
+            exclusive_store=self.store.dialect == "sqlite",
+            policy=self.tuning.webhook_retry,
+        )
+        handlers.append(self.webhooks.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.end_listeners.append(call_state.end_user)
         self.sessions.end_listeners.append(self.grants.owner_ended)
@@ -153,6 +165,7 @@ class Runtime:
         """Load signing keys and reconnect every stored user."""
         await self.issuer.start()
         await self.push.start()
+        await self.webhooks.start()
         await self.grants.load()
         await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
@@ -176,5 +189,6 @@ class Runtime:
         await self.grants.drain()
         await self.grants.flush()
         await self.push.close()
+        await self.webhooks.close()
         await self.provisioning.close()
         await self.store.close()

@@ -11,7 +11,8 @@ Audiences and their rules (as 2.3 decided them):
 - CALL_STATE (sessions/call_state.py, `GET /calls/{id}` and the recordings list): the user's
   call events that carry a call id, and every announced recording (read or not: the list
   shows them all).
-Webhooks, when they come, get an audience here rather than a filter of their own.
+- WEBHOOK (webhooks/dispatcher.py): what LIVE sees; each endpoint's `events`/`users` then
+  choose among it.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Audience(enum.Enum):
     PUSH = "push"
     LIVE = "live"
     CALL_STATE = "call state"
+    WEBHOOK = "webhook"
 
 
 def is_users_call(event: CallEvent, ext: str) -> bool:

@@ -19,10 +19,11 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast, get_args
 
 from mxproxy.store import grants as grant_rows
+from mxproxy.store import webhook_rows
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
 from mxproxy.store.grants import StoredGrant
-from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
+from mxproxy.store.models import DeviceToken, PendingDelivery, PushKind, SigningKey, StoredUser
 from mxproxy.store.schema import Dialect
 from mxproxy.store.secretbox import SecretBox, SecretError, load_or_create_key
 from mxproxy.store.sqlite import SQLiteDatabase
@@ -327,6 +328,32 @@ class Store:
     async def grants(self, now: float) -> list[StoredGrant]:
         """Every device grant still valid at `now` (the expired ones are deleted)."""
         return await grant_rows.load(self._database, now)
+
+    # Webhook deliveries (mxproxy.webhooks, store/webhook_rows.py): written before the first
+    # attempt, deleted when delivered or given up; `owner` holds a lease on the rows it sends.
+
+    async def add_webhook_delivery(self, delivery: PendingDelivery, owner: str, lease_until: float) -> None:
+        await webhook_rows.add(self._database, delivery, owner, lease_until)
+
+    async def delete_webhook_delivery(self, delivery_id: str) -> None:
+        await webhook_rows.delete(self._database, delivery_id)
+
+    async def owned_webhook_deliveries(self, owner: str, endpoint: str, limit: int) -> list[PendingDelivery]:
+        """Up to `limit` of `owner`'s pending deliveries to `endpoint`, oldest first."""
+        return await webhook_rows.owned(self._database, owner, endpoint, limit)
+
+    async def claim_webhook_deliveries(
+        self, owner: str, now: float, lease_until: float, *, every: bool = False
+    ) -> int:
+        """Make `owner` the sender of every delivery whose lease ran out (`every`: of all of
+        them, for a database only this process uses); the number claimed. On PostgreSQL rows
+        another instance is claiming at the same moment are skipped, so no delivery gets two
+        senders."""
+        return await webhook_rows.claim(self._database, self.dialect, owner, now, lease_until, every)
+
+    async def renew_webhook_leases(self, owner: str, lease_until: float) -> None:
+        """Extend the lease of every delivery `owner` sends (`lease_until` 0: release them)."""
+        await webhook_rows.renew(self._database, owner, lease_until)
 
     def _user(self, row: Row) -> StoredUser:
         login, mx_login, mx_host, mx_port, sealed, created_at = row

@@ -1,11 +1,11 @@
-"""The records the store keeps: users, device tokens and JWT signing keys."""
+"""The records the store keeps: users, device tokens, JWT signing keys, pending webhook deliveries."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Literal
 
-__all__ = ["DeviceToken", "PushKind", "SigningKey", "StoredUser"]
+__all__ = ["DeviceToken", "PendingDelivery", "PushKind", "SigningKey", "StoredUser"]
 
 PushKind = Literal["apn", "fcm"]
 
@@ -45,3 +45,15 @@ class SigningKey:
     private_pem: bytes = field(repr=False)
     created_at: float
     retire_at: float
+
+
+@dataclass(frozen=True, slots=True)
+class PendingDelivery:
+    """A webhook delivery not yet delivered nor given up; `body` is the JSON sent."""
+
+    id: str
+    endpoint: str
+    login: str
+    event_type: str
+    body: str
+    created_at: float

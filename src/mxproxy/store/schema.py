@@ -188,6 +188,37 @@ MIGRATIONS: Final[tuple[tuple[Statement, ...], ...]] = (
         ),
         "CREATE INDEX grants_by_owner ON grants (owner)",
     ),
+    # 4: webhook deliveries not yet delivered nor given up (mxproxy.webhooks). `owner` is the
+    # process sending it; `lease_until` (unix time) lets another take it over when it is gone.
+    (
+        Dialects(
+            sqlite="""
+        CREATE TABLE webhook_deliveries (
+            id          TEXT PRIMARY KEY,
+            endpoint    TEXT NOT NULL,
+            login       TEXT NOT NULL,
+            event_type  TEXT NOT NULL,
+            body        TEXT NOT NULL,
+            created_at  REAL NOT NULL,
+            owner       TEXT NOT NULL,
+            lease_until REAL NOT NULL
+        )
+        """,
+            postgresql="""
+        CREATE TABLE webhook_deliveries (
+            id          TEXT PRIMARY KEY,
+            endpoint    TEXT NOT NULL,
+            login       TEXT NOT NULL,
+            event_type  TEXT NOT NULL,
+            body        TEXT NOT NULL,
+            created_at  DOUBLE PRECISION NOT NULL,
+            owner       TEXT NOT NULL,
+            lease_until DOUBLE PRECISION NOT NULL
+        )
+        """,
+        ),
+        "CREATE INDEX webhook_deliveries_by_owner ON webhook_deliveries (owner, endpoint, created_at)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
