@@ -50,7 +50,8 @@ class Sizes:
             voicemail_bytes=10_000_000,
             voicemail_downloads=3,
             event_users=100,
-            event_streams_per_user=10,
+            # The shipped [http] streamsPerUser: a user's ninth stream would end their first.
+            event_streams_per_user=8,
             event_calls=1000,
             event_rate=100.0,
             event_burst=1000,
