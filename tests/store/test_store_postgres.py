@@ -74,7 +74,9 @@ async def test_a_statement_in_flight_when_the_server_stops(
     holder = await asyncpg.connect(postgres_url)
     try:
         await holder.execute("SELECT pg_advisory_lock(7)")
-        wait = "SELECT pg_advisory_lock(7)"
+        # After the lock, a sleep: the shutdown may end the holder first and hand the lock
+        # over, and the statement must still be cut short rather than finish.
+        wait = "SELECT pg_advisory_lock(7), pg_sleep(60)"
         blocked = asyncio.create_task(
             database.fetch(wait) if inside == "statement" else _in_a_transaction(database, wait)
         )
