@@ -169,6 +169,16 @@ class HttpConfig:
     allow_origins: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """`[cluster]`: used only with a PostgreSQL store (cluster mode). `advertise`: the base URL
+    the other instances reach this one's API at (default: the API's listen address unless it
+    is a wildcard); `lease_ttl`: how long an instance's leases outlive its last renewal."""
+
+    advertise: str | None = None
+    lease_ttl: float = 3.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration. Secrets (`apps`, `voip`) are kept out of `repr`."""
@@ -183,6 +193,7 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
 
     @classmethod
     def default(
@@ -248,6 +259,7 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         store=_store(_table(document.get("store", {}), "store"), config_dir),
         http=parse_http(_table(document.get("http", {}), "http")),
         http_limits=_http_limits(_table(document.get("http", {}), "http")),
+        cluster=_cluster(_table(document.get("cluster", {}), "cluster")),
     )
 
 
@@ -318,6 +330,29 @@ def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
         ca_file=_optional_path(table.get("caFile", ""), "mx.caFile", config_dir),
         reconnect_max=_duration(table, "reconnectMax", "mx", defaults.reconnect_max),
     )
+
+
+declare_keys("cluster", {"advertise", "leaseTTL"})
+
+
+def _cluster(table: dict[str, Any]) -> ClusterConfig:
+    advertise = _advertise(table["advertise"], "cluster.advertise") if "advertise" in table else None
+    ttl = table.get("leaseTTL", 3.0)
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 1 <= ttl <= 60:
+        raise ConfigError("cluster.leaseTTL: must be a number of seconds from 1 to 60")
+    return ClusterConfig(advertise=advertise, lease_ttl=float(ttl))
+
+
+def _advertise(value: object, name: str) -> str:
+    text = value if isinstance(value, str) else ""
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise ConfigError(f"{name}: must be the http:// URL the other instances reach this one at")
+    return text.rstrip("/")
+
+
+def advertise_url(value: str) -> str:
+    """`--advertise`'s value checked like `[cluster] advertise`."""
+    return _advertise(value, "--advertise")
 
 
 declare_keys("store", {"path", "url", "key", "keyFile", "poolSize"})

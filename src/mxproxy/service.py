@@ -14,6 +14,7 @@ from mxproxy import metrics
 from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
+from mxproxy.cluster import ClusterSettings
 from mxproxy.config import Config
 from mxproxy.live import EventHub
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
@@ -23,6 +24,7 @@ from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.notifier import PushNotifier, count_outcome
 from mxproxy.push.settings import PushSettings, load_push_settings
 from mxproxy.services.calls import CallControl
+from mxproxy.services.cluster import Cluster, ClusterResolver
 from mxproxy.services.conferences import ConferenceService
 from mxproxy.services.connection import ClientSource
 from mxproxy.services.directory import DirectoryService
@@ -50,6 +52,11 @@ class Tuning:
     provisioning_timeout: float = 10.0
     sse_heartbeat: float = DEFAULT_HEARTBEAT
     login_failures: int = 5  # failed logins per username or address before 429
+
+
+def _unset_settings(config: Config) -> ClusterSettings:
+    url = config.store.url or ""
+    return Cluster.settings(url, config.cluster.advertise or "http://unset.invalid", config.cluster.lease_ttl)
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -86,6 +93,7 @@ class Runtime:
     conferences: ConferenceService = field(init=False)
     push_tokens: PushTokens = field(init=False)
     health: Health = field(init=False)
+    cluster: Cluster | None = field(default=None, init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -100,12 +108,18 @@ class Runtime:
         self.resolver = LocalResolver(self.issuer, self.sessions)
         throttle = LoginThrottle(max_failures=self.tuning.login_failures)
         self.login = LoginService(self.provisioning, self.sessions, self.issuer, throttle, clients)
+        if self.config.store.url is not None:
+            # Cluster mode: PostgreSQL. Its parts join at `start` (the advertised URL may be
+            # known only once the API listens).
+            self.cluster = Cluster(self.store, self.sessions, self.issuer, _unset_settings(self.config))
+            self.resolver = ClusterResolver(self.cluster, self.sessions, self.store)
+            self.login.cluster = self.cluster
         self.directory = DirectoryService(clients, directory_cache)
         self.calls = CallControl(clients, call_state)
         self.voicemail = VoicemailService(clients, call_state)
         self.conferences = ConferenceService(clients)
         self.push_tokens = PushTokens(self.store, self.push_settings)
-        self.health = Health(self.store, self.sessions)
+        self.health = Health(self.store, self.sessions, self.cluster)
         handlers = self.sessions.event_handlers
         handlers.append(directory_cache.handle_event)
         handlers.append(PushNotifier(self.push).handle_event)
@@ -140,11 +154,21 @@ class Runtime:
             tuning=tuning,
         )
 
-    async def start(self) -> None:
-        """Load signing keys and reconnect every stored user."""
+    async def start(self, advertise: str | None = None) -> None:
+        """Load signing keys and reconnect every stored user; in cluster mode join the cluster
+        at `advertise` instead and start only the sessions of the accounts it gains."""
         await self.issuer.start()
         await self.push.start()
-        await self.sessions.restore()
+        if self.cluster is not None:
+            if advertise is None:
+                raise ValueError("cluster mode needs the advertised URL")
+            url = self.config.store.url
+            assert url is not None
+            self.cluster.node.settings = Cluster.settings(url, advertise, self.config.cluster.lease_ttl)
+            await self.cluster.start()
+            self.sessions.restored.set()
+        else:
+            await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
     async def _keep_house(self) -> None:
@@ -157,10 +181,13 @@ class Runtime:
                 log.exception("signing key maintenance failed")
 
     async def close(self) -> None:
-        """Log every PBX session out, then release the store and the HTTP client."""
+        """Log every PBX session out (cluster mode: hand them over, no PBX logout), then release
+        the store and the HTTP client."""
         if self._housekeeping is not None:
             self._housekeeping.cancel()
         self.live.close()
+        if self.cluster is not None:
+            await self.cluster.stop(hand_over=True)
         await self.sessions.shutdown()
         await self.push.close()
         await self.provisioning.close()

@@ -16,6 +16,7 @@ from mxproxy.auth.tokens import IssuedToken, TokenIssuer
 from mxproxy.mx.errors import LoginFailed, MXError, MXTimeout
 from mxproxy.mx.messages import LoginOK
 from mxproxy.provisioning import MXAccount, Provisioning, ProvisioningError
+from mxproxy.services.cluster import Cluster
 from mxproxy.services.connection import ClientSource
 from mxproxy.services.errors import Status, Unauthorized
 from mxproxy.sessions.manager import SessionManager
@@ -41,8 +42,10 @@ class LoginService:
         issuer: TokenIssuer,
         throttle: LoginThrottle,
         clients: ClientSource,
+        cluster: Cluster | None = None,
     ) -> None:
         self._clients = clients
+        self.cluster = cluster
         self._provisioning = provisioning
         self._sessions = sessions
         self._issuer = issuer
@@ -83,8 +86,13 @@ class LoginService:
 
     async def logout(self, session: UserSession) -> None:
         await self._sessions.close(session.login)
+        if self.cluster is not None:
+            await self.cluster.release(session.user)
 
     async def _open_session(self, login: str, account: MXAccount, client: str) -> IssuedToken:
+        if self.cluster is not None:
+            # One PBX connection per account cluster-wide: another owner → the login goes there.
+            await self.cluster.claim(account)
         try:
             await self._sessions.open(login, account)
         except LoginFailed:

@@ -113,6 +113,22 @@ class SessionManager:
         deleted = await self.store.delete_user(login)
         return session is not None or deleted
 
+    def adopt(self, user: StoredUser) -> UserSession | None:
+        """Start a stored user's session (connecting in the background with the paced backoff)
+        unless it runs or a login for it is under way: a lease gained in a cluster."""
+        if user.login in self._sessions or user.login in self._login_locks:
+            return None
+        return self._start(user, None)
+
+    def drop(self, login: str) -> asyncio.Task[None] | None:
+        """End a session at once WITHOUT a PBX logout and keep the user stored (a lease lost
+        or handed over: another instance takes the user on); the task closes the connection."""
+        session = self._sessions.pop(login, None)
+        if session is None:
+            return None
+        self._notify_end(login, "moved to another instance")
+        return asyncio.create_task(session.stop(logout=False), name=f"drop {login}")
+
     async def shutdown(self) -> None:
         """Log every session out of the PBX; users stay stored and come back on restart."""
         sessions = list(self._sessions.values())
