@@ -97,9 +97,10 @@ class Cluster:
         found: list[str] = []
 
         async def listening() -> bool:
+            text = await asyncio.to_thread(log.read_bytes)
             if process.returncode is not None:
-                raise AssertionError(f"exited {process.returncode}: {log.read_text()[-2000:]}")
-            for line in log.read_bytes().splitlines():
+                raise AssertionError(f"exited {process.returncode}: {text[-2000:]!r}")
+            for line in text.splitlines():
                 if b'"api"' in line:
                     found.append(str(orjson.loads(line)["api"]))
                     return True
