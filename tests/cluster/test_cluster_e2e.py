@@ -32,9 +32,10 @@ DEADLINE = 60.0
 
 
 class Instance:
-    def __init__(self, process: asyncio.subprocess.Process, api: str, log: Path) -> None:
+    def __init__(self, process: asyncio.subprocess.Process, api: str, admin: str, log: Path) -> None:
         self.process = process
         self.api = api
+        self.admin = admin
         self.log = log
         self.http = httpx.AsyncClient(base_url=api, timeout=20.0)
 
@@ -87,14 +88,14 @@ class Cluster:
                 cwd=self.directory, env=base, stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL, stderr=sink,
             )
-        api = await self._listening(process, log)
-        instance = Instance(process, api, log)
+        api, admin = await self._listening(process, log)
+        instance = Instance(process, api, admin, log)
         self.instances.append(instance)
         return instance
 
     @staticmethod
-    async def _listening(process: asyncio.subprocess.Process, log: Path) -> str:
-        found: list[str] = []
+    async def _listening(process: asyncio.subprocess.Process, log: Path) -> tuple[str, str]:
+        found: list[tuple[str, str]] = []
 
         async def listening() -> bool:
             text = await asyncio.to_thread(log.read_bytes)
@@ -102,7 +103,8 @@ class Cluster:
                 raise AssertionError(f"exited {process.returncode}: {text[-2000:]!r}")
             for line in text.splitlines():
                 if b'"api"' in line:
-                    found.append(str(orjson.loads(line)["api"]))
+                    entry = orjson.loads(line)
+                    found.append((str(entry["api"]), str(entry["admin"])))
                     return True
             return False
 
@@ -191,6 +193,19 @@ async def test_three_instances_forward_fail_over_and_push_once(
                 async for line in stream.aiter_lines():
                     if str(call_id) in line:
                         break
+
+    # The admin views of any instance are cluster-wide; the forwarded requests are counted.
+    async with httpx.AsyncClient(base_url=second.admin) as admin:
+        listed = (await admin.get("/connections")).json()["connections"]
+        assert sorted(listed) == sorted(tokens)
+        exposition = (await admin.get("/metrics")).text
+    forwarded = [
+        line for line in exposition.splitlines()
+        if line.startswith('mxproxy_cluster_forwarded_total{outcome="ok"}')
+    ]
+    assert forwarded and float(forwarded[0].split()[-1]) >= len(tokens)
+    ready = await second.http.get("/readyz")
+    assert ready.status_code == 200, ready.text
 
     # A device token registered through instance 3 for one user.
     pushed = sample[0]

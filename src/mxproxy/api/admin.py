@@ -64,6 +64,8 @@ async def apps(_: Request, runtime: Runtime) -> Response:
 
 
 async def connections(_: Request, runtime: Runtime) -> Response:
+    if runtime.cluster is not None:  # every instance's, from the leases
+        return json_response({"connections": await runtime.cluster.connected_logins()})
     return json_response({"connections": runtime.sessions.live_logins()})
 
 

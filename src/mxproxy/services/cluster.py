@@ -34,6 +34,10 @@ log = logging.getLogger("mxproxy.cluster")
 
 KEY_RELOAD_EVERY = 1.0  # at most one signing-key reload per second (unknown kids are cheap to send)
 ACCOUNT_CACHE_TTL = 5.0
+_HELD = (
+    "SELECT l.account FROM cluster_leases l JOIN cluster_instances i ON i.id = l.owner"
+    " WHERE i.expires_at > now()"
+)
 
 
 def account_key(mx_login: str, host: str, port: int) -> str:
@@ -139,6 +143,15 @@ class Cluster:
         task = asyncio.create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    async def connected_logins(self) -> list[str]:
+        """Cluster-wide: the users whose account is held by a live instance (admin /connections)."""
+        try:
+            rows = await self.node.membership.pool.fetch(_HELD)
+        except Exception as exc:  # asyncpg's and the pool's errors: the database is away
+            raise ShuttingDown("the cluster database is unreachable") from exc
+        held = {row[0] for row in rows}
+        return sorted(user.login for user in await self._store.users() if user_account(user) in held)
 
     # -- the request path ------------------------------------------------------------------
 
