@@ -165,6 +165,7 @@ def one_connection_each(simulator: Simulator, limit: int = USERS) -> bool:
     return all(len(simulator.core.sessions_of(login)) == 1 for login in logins(simulator, limit))
 
 
+@pytest.mark.timeout(240)  # 300 users through three processes: above the suite's per-test 60 s
 async def test_three_instances_forward_fail_over_and_push_once(
     rig: tuple[Cluster, Simulator, FakeFcm],
 ) -> None:
