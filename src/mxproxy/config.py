@@ -78,7 +78,7 @@ def _check_keys(document: Mapping[str, Any]) -> None:
 def _refuse_unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)  # a typo, not any word
             hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
             raise ConfigError(f"{prefix}{key}: unknown key{hint}")
 
