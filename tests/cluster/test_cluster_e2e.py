@@ -75,18 +75,36 @@ class Cluster:
         self.config = config
         self.url = url
         self.instances: list[Instance] = []
+        self.started = 0
 
     async def start(self) -> Instance:
-        index = len(self.instances) + 1
+        self.started += 1  # before any await: instances may start at once
+        index = self.started
         log = self.directory / f"instance{index}.log"
         base = {key: value for key, value in os.environ.items() if key not in {"PORT", "ADMIN", "DB"}}
         with log.open("wb") as sink:
             process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "mxproxy", "serve", "--config", str(self.config),
-                "--db", self.url, "--port", "127.0.0.1:0", "--admin", "127.0.0.1:0",
-                "--log-format", "json", "--log-level", "info",
-                cwd=self.directory, env=base, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=sink,
+                sys.executable,
+                "-m",
+                "mxproxy",
+                "serve",
+                "--config",
+                str(self.config),
+                "--db",
+                self.url,
+                "--port",
+                "127.0.0.1:0",
+                "--admin",
+                "127.0.0.1:0",
+                "--log-format",
+                "json",
+                "--log-level",
+                "info",
+                cwd=self.directory,
+                env=base,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=sink,
             )
         api, admin = await self._listening(process, log)
         instance = Instance(process, api, admin, log)
@@ -117,9 +135,7 @@ class Cluster:
 
 
 @pytest.fixture
-async def rig(
-    tmp_path: Path, postgres_url: str
-) -> AsyncIterator[tuple[Cluster, Simulator, FakeFcm]]:
+async def rig(tmp_path: Path, postgres_url: str) -> AsyncIterator[tuple[Cluster, Simulator, FakeFcm]]:
     simulator = Simulator(Dataset.generated(users=USERS))
     await simulator.start()
     async with FakeFcm(server_keys={FCM_KEY}) as fcm:
@@ -201,7 +217,8 @@ async def test_three_instances_forward_fail_over_and_push_once(
         assert sorted(listed) == sorted(tokens)
         exposition = (await admin.get("/metrics")).text
     forwarded = [
-        line for line in exposition.splitlines()
+        line
+        for line in exposition.splitlines()
         if line.startswith('mxproxy_cluster_forwarded_total{outcome="ok"}')
     ]
     assert forwarded
@@ -238,7 +255,8 @@ async def test_three_instances_forward_fail_over_and_push_once(
 
     def pushes_of(call: int) -> int:
         return sum(
-            1 for request in fcm.requests[before:]
+            1
+            for request in fcm.requests[before:]
             if request.json().get("data", {}).get("callId") in (call, str(call))
         )
 
@@ -269,3 +287,30 @@ async def test_two_instances_started_at_once_on_an_empty_database(
     tokens = await log_in(second, simulator, 20)
     assert await all_work(first, tokens)
     assert one_connection_each(simulator, 20)
+
+    # Logouts are cluster-wide: through the API of the other instance (forwarded to the owner)
+    # and through the other instance's admin web.
+    by_api, by_admin = sorted(tokens)[:2]
+    gone = await first.http.delete("/auth", headers={"Authorization": f"Bearer {tokens[by_api]}"})
+    assert gone.status_code == 200, gone.text
+    async with httpx.AsyncClient(base_url=first.admin) as admin:
+        assert (await admin.post("/users", data={"login": by_admin})).status_code == 200
+
+    async def refused_everywhere() -> bool:
+        for name in (by_api, by_admin):
+            for instance in (first, second):
+                answer = await instance.http.get(
+                    "/contacts", headers={"Authorization": f"Bearer {tokens[name]}"}
+                )
+                if answer.status_code != 401:
+                    return False
+        return True
+
+    await until(refused_everywhere, "the logged-out tokens refused on every instance", 10.0)
+
+    async def logged_out_of_the_pbx() -> bool:
+        return not simulator.core.sessions_of(by_api.split("@")[0]) and not simulator.core.sessions_of(
+            by_admin.split("@")[0]
+        )
+
+    await until(logged_out_of_the_pbx, "both logged out of the PBX")

@@ -15,6 +15,7 @@ sessions, the login and the request path. Used only with a PostgreSQL store.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Coroutine, Iterable
@@ -29,11 +30,13 @@ from mxproxy.services.resolver import INVALID, Local, Remote, Resolution
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.session import UserSession
 from mxproxy.store import Store, StoredUser
+from mxproxy.store.errors import StoreError
 
 log = logging.getLogger("mxproxy.cluster")
 
 KEY_RELOAD_EVERY = 1.0  # at most one signing-key reload per second (unknown kids are cheap to send)
 ACCOUNT_CACHE_TTL = 5.0
+LOGOUT_CHANNEL = "mxproxy_logout"
 _HELD = (
     "SELECT l.account FROM cluster_leases l JOIN cluster_instances i ON i.id = l.owner"
     " WHERE i.expires_at > now()"
@@ -65,13 +68,12 @@ class Cluster:
         self._store = store
         self._sessions = sessions
         self._issuer = issuer
-        self.node = ClusterNode(
-            settings, on_gained=self._gained, on_lost=self._lost, on_fenced=self._fenced
-        )
+        self.node = ClusterNode(settings, on_gained=self._gained, on_lost=self._lost, on_fenced=self._fenced)
         self._stopping: set[asyncio.Task[None]] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[str, tuple[str, float]] = {}  # login → (account, when looked up)
         self._keys_loaded = 0.0
+        self._listener: Any = None  # the pool connection LISTENing for logouts
 
     @classmethod
     def settings(cls, url: str, advertise: str, lease_ttl: float) -> ClusterSettings:
@@ -83,8 +85,18 @@ class Cluster:
 
     async def start(self) -> None:
         await self.node.start()
+        try:
+            self._listener = await self.node.membership.pool.acquire()
+            await self._listener.add_listener(LOGOUT_CHANNEL, self._logged_out)
+        except Exception as exc:  # the account cache's expiry still revokes, a little later
+            log.warning("cluster: logouts of other instances not listened to: %s", exc)
 
     async def stop(self, *, hand_over: bool) -> None:
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.remove_listener(LOGOUT_CHANNEL, self._logged_out)
+                await self.node.membership.pool.release(self._listener)
+            self._listener = None
         await self.node.stop(hand_over=hand_over, drain=self._drain if hand_over else None)
         for task in list(self._tasks):
             task.cancel()
@@ -104,6 +116,20 @@ class Cluster:
         if not owner.local:
             raise ForwardLogin(owner)
 
+    async def announce_logout(self, login: str) -> None:
+        """Tell every instance that `login` is logged out (its owner ends the PBX session)."""
+        self._accounts.pop(login, None)
+        try:
+            await self.node.membership.pool.execute("SELECT pg_notify($1, $2)", LOGOUT_CHANNEL, login)
+        except Exception as exc:
+            log.warning("cluster: logout of %s not announced (seen within 5 s): %s", login, exc)
+
+    def _logged_out(self, _connection: object, _pid: int, _channel: str, login: str) -> None:
+        self._accounts.pop(login, None)
+        session = self._sessions.get(login)
+        if session is not None:
+            self.forget(session)
+
     async def release(self, user: StoredUser) -> None:
         """Logout: the account has no session anywhere any more."""
         self._accounts.pop(user.login, None)
@@ -111,6 +137,15 @@ class Cluster:
             await self.node.leases.release([user_account(user)])
         except ClusterUnavailable as exc:
             log.warning("lease of %s not released (it expires with this instance): %s", user.login, exc)
+
+    def forget(self, session: UserSession) -> None:
+        """A user deleted by another instance: log the PBX session out and free the lease."""
+
+        async def forget() -> None:
+            await self._sessions.close(session.login)
+            await self.release(session.user)
+
+        self._spawn(forget())
 
     def _gained(self, accounts: dict[str, int]) -> None:
         self._spawn(self._restore(set(accounts)))
@@ -194,12 +229,18 @@ class ClusterResolver:
         except InvalidToken:
             return INVALID
         session = self._sessions.get(claims.sub)
+        try:
+            account = await self._cluster.account_of(claims.sub)
+        except StoreError:
+            raise ShuttingDown("the database is unreachable") from None
+        if account is None:
+            # Logged out elsewhere (the admin web of another instance): end it here too.
+            if session is not None:
+                self._cluster.forget(session)
+            return INVALID
         if session is not None and self._cluster.node.leases.owns(user_account(session.user)):
             return _checked(session, claims)
         try:
-            account = await self._cluster.account_of(claims.sub)
-            if account is None:
-                return INVALID
             owner = await self._cluster.node.route(account)
         except ClusterUnavailable:
             raise ShuttingDown("the cluster database is unreachable") from None
