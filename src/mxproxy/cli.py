@@ -1,5 +1,5 @@
 """The `mxproxy` command: `serve` (the proxy), `demo` (simulator + provisioning stub + proxy
-in one process), `sim` (the MX simulator alone), `check-config` and `--version`."""
+in one process), `sim` (the MX simulator alone), `check-config`, `hash-password` and `--version`."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ _USAGE = """usage: mxproxy {serve,demo,sim,check-config} [options]   (mxproxy CO
   demo           run the simulator, the provisioning stub and the proxy together, ready for curl
   sim            run the MX simulator and its provisioning stub alone
   check-config   validate a configuration file without starting (exit 0 if usable, else 2)
+  hash-password  print a bcrypt hash for [admin] users (password from the terminal or stdin)
 """
 
 
@@ -33,6 +34,10 @@ def main(argv: list[str] | None = None) -> int:
         from mxproxy.checkconfig import main as check_main
 
         return check_main(rest)
+    if command == "hash-password":
+        from mxproxy.auth.admin_guard import hash_password_command
+
+        return hash_password_command(rest)
     if command in {"serve", "demo"}:
         from mxproxy.server import main as server_main
 

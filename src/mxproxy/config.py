@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import ipaddress
 import json
 import re
 import tomllib
@@ -28,12 +29,14 @@ from mxproxy.store.urls import is_postgres_url, redact_url
 
 __all__ = [
     "DEFAULT_PROVISIONING",
+    "AdminConfig",
     "Config",
     "ConfigError",
     "HttpConfig",
     "HttpLimits",
     "JwtConfig",
     "MXConfig",
+    "ProxyTrust",
     "StoreConfig",
     "declare_keys",
     "load_config",
@@ -92,6 +95,7 @@ class JwtConfig:
 
     token_ttl: float = 3600.0
     sign_key_ttl: float = 6 * 3600.0
+    refresh_ttl: float = 30 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,24 @@ class StoreConfig:
         return self.path.with_name(self.path.name + ".key")
 
 
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class AdminConfig:
+    """`[admin]`: the admin web's users (name -> bcrypt hash), the `Host` names it answers to
+    besides loopback, and whether apps' Basic credentials may still read `GET /debug/log`."""
+
+    users: dict[str, str] = field(default_factory=dict, repr=False)
+    hosts: tuple[str, ...] = ()
+    debug_log_for_apps: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ProxyTrust:
+    """`[http] trustedProxies`: the networks whose `X-Forwarded-For` names the real client."""
+
+    networks: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.1/32"), ipaddress.ip_network("::1/128"))
 @dataclass(frozen=True, slots=True)
 class HttpConfig:
     """`[http]`: the origins whose browser apps may call the API (CORS); none by default,
@@ -191,6 +213,8 @@ class Config:
     jwt: JwtConfig = field(default_factory=JwtConfig)
     mx: MXConfig = field(default_factory=MXConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
+    admin: AdminConfig = field(default_factory=AdminConfig)
+    proxy_trust: ProxyTrust = field(default_factory=ProxyTrust)
     http: HttpConfig = field(default_factory=HttpConfig)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
@@ -207,6 +231,8 @@ class Config:
         jwt: JwtConfig | None = None,
         mx: MXConfig | None = None,
         store: StoreConfig | None = None,
+        admin: AdminConfig | None = None,
+        proxy_trust: ProxyTrust | None = None,
         http: HttpConfig | None = None,
         http_limits: HttpLimits | None = None,
     ) -> Config:
@@ -221,6 +247,8 @@ class Config:
             jwt=jwt or JwtConfig(),
             mx=mx or MXConfig(),
             store=store or StoreConfig(path=base / DEFAULT_DATABASE),
+            admin=admin or AdminConfig(),
+            proxy_trust=proxy_trust or ProxyTrust(),
             http=http or HttpConfig(),
             http_limits=http_limits or HttpLimits(),
         )
@@ -257,6 +285,8 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         jwt=_jwt(_table(document.get("jwt", {}), "jwt")),
         mx=_mx(_table(document.get("mx", {}), "mx"), config_dir),
         store=_store(_table(document.get("store", {}), "store"), config_dir),
+        admin=_admin(_table(document.get("admin", {}), "admin")),
+        proxy_trust=_proxy_trust(_table(document.get("http", {}), "http")),
         http=parse_http(_table(document.get("http", {}), "http")),
         http_limits=_http_limits(_table(document.get("http", {}), "http")),
         cluster=_cluster(_table(document.get("cluster", {}), "cluster")),
@@ -303,7 +333,7 @@ def _voip(table: dict[str, Any]) -> dict[str, Any]:
     return table
 
 
-declare_keys("jwt", {"tokenTTL", "signKeyTTL"})
+declare_keys("jwt", {"tokenTTL", "signKeyTTL", "refreshTTL"})
 
 
 def _jwt(table: dict[str, Any]) -> JwtConfig:
@@ -311,6 +341,7 @@ def _jwt(table: dict[str, Any]) -> JwtConfig:
     return JwtConfig(
         token_ttl=_duration(table, "tokenTTL", "jwt", defaults.token_ttl),
         sign_key_ttl=_duration(table, "signKeyTTL", "jwt", defaults.sign_key_ttl),
+        refresh_ttl=_duration(table, "refreshTTL", "jwt", defaults.refresh_ttl),
     )
 
 
@@ -396,7 +427,7 @@ def parse_http(table: dict[str, Any]) -> HttpConfig:
 declare_keys(
     "http",
     {"allowOrigins", "headerTimeout", "bodyTimeout", "keepAliveTimeout", "maxConnections"}
-    | {"adminMaxConnections", "streamsPerUser"},
+    | {"adminMaxConnections", "streamsPerUser", "trustedProxies"},
 )
 
 
@@ -461,3 +492,42 @@ def _table(value: object, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{name}: must be a table ([{name}])")
     return value
+
+
+# -- [admin] and [http] trustedProxies: who may use the admin web, whose X-Forwarded-For counts --
+
+declare_keys("admin", {"users", "hosts", "debugLogForApps"})
+
+
+def _admin(table: dict[str, Any]) -> AdminConfig:
+    users: dict[str, str] = {}
+    for name, hashed in _table(table.get("users", {}), "admin.users").items():
+        if not isinstance(hashed, str) or not hashed.startswith(("$2a$", "$2b$", "$2y$")):
+            raise ConfigError(f"admin.users.{name}: must be a bcrypt hash (mxproxy hash-password)")
+        if ":" in name or not name:
+            raise ConfigError(f"admin.users.{name}: a user name must not be empty or contain ':'")
+        users[name] = hashed
+    hosts = table.get("hosts", [])
+    if not isinstance(hosts, list) or not all(isinstance(h, str) and h for h in hosts):
+        raise ConfigError("admin.hosts: must be a list of host names")
+    unsafe = table.get("debugLogForApps", False)
+    if not isinstance(unsafe, bool):
+        raise ConfigError("admin.debugLogForApps: must be true or false")
+    return AdminConfig(
+        users=users, hosts=tuple(h.lower() for h in hosts), debug_log_for_apps=unsafe
+    )
+
+
+def _proxy_trust(table: dict[str, Any]) -> ProxyTrust:
+    if "trustedProxies" not in table:
+        return ProxyTrust()
+    value = table["trustedProxies"]
+    if not isinstance(value, list):
+        raise ConfigError("http.trustedProxies: must be a list of CIDRs")
+    networks: list[IPNetwork] = []
+    for index, cidr in enumerate(value):
+        try:
+            networks.append(ipaddress.ip_network(_string(cidr, "http.trustedProxies"), strict=False))
+        except ValueError:
+            raise ConfigError(f"http.trustedProxies[{index}]: not a CIDR such as 10.0.0.0/8") from None
+    return ProxyTrust(networks=tuple(networks))

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
+from mxproxy.auth.admin_guard import check_admin_listen
 from mxproxy.cluster import ClusterUnavailable
 from mxproxy.config import Config, ConfigError, StoreConfig, advertise_url, load_config
 from mxproxy.httpguard import ClientLimits
@@ -196,6 +197,7 @@ async def run_proxy(
     sse_heartbeat: float = DEFAULT_HEARTBEAT,
 ) -> int:
     """Run until SIGTERM/SIGINT; returns the exit status."""
+    admin_protection = check_admin_listen(config.admin, admin[0])
     open_files = raise_open_files_limit()
     limits = config.http_limits
     try:
@@ -243,6 +245,7 @@ async def run_proxy(
             admin_listener.url,
             extra={"fields": {"api": api_listener.url, "admin": admin_listener.url}},
         )
+        log.info(admin_protection)
         if on_ready is not None:
             on_ready(api_listener.url, admin_listener.url)
         await stop.wait()

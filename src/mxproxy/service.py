@@ -11,7 +11,9 @@ import logging
 from dataclasses import dataclass, field
 
 from mxproxy import metrics
+from mxproxy.auth.admin_guard import AdminPasswords
 from mxproxy.auth.apps import AppRegistry
+from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
 from mxproxy.cluster import ClusterSettings
@@ -35,7 +37,7 @@ from mxproxy.services.resolver import LocalResolver, Resolver
 from mxproxy.services.voicemail import VoicemailService
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
-from mxproxy.sessions.manager import SessionManager
+from mxproxy.sessions.manager import MOVED, SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
 
@@ -82,8 +84,10 @@ class Runtime:
     provisioning: Provisioning
     push_settings: PushSettings
     push: PushDispatcher
+    grants: GrantRegistry
     tuning: Tuning = field(default_factory=Tuning)
     apps: AppRegistry = field(init=False)
+    admin_passwords: AdminPasswords = field(init=False)
     live: EventHub = field(init=False)
     resolver: Resolver = field(init=False)
     login: LoginService = field(init=False)
@@ -98,6 +102,7 @@ class Runtime:
 
     def __post_init__(self) -> None:
         self.apps = AppRegistry(self.config.apps)
+        self.admin_passwords = AdminPasswords(self.config.admin.users)
         self.live = EventHub(
             heartbeat=self.tuning.sse_heartbeat,
             streams_per_user=self.config.http_limits.streams_per_user,
@@ -105,14 +110,16 @@ class Runtime:
         call_state = CallState()
         directory_cache = DirectoryCache()
         clients = ClientSource(self.tuning.wait_for_reconnect)
-        self.resolver = LocalResolver(self.issuer, self.sessions)
+        self.resolver = LocalResolver(self.issuer, self.sessions, self.grants)
         throttle = LoginThrottle(max_failures=self.tuning.login_failures)
-        self.login = LoginService(self.provisioning, self.sessions, self.issuer, throttle, clients)
+        self.login = LoginService(
+            self.provisioning, self.sessions, self.issuer, throttle, clients, self.grants
+        )
         if self.config.store.url is not None:
             # Cluster mode: PostgreSQL. Its parts join at `start` (the advertised URL may be
             # known only once the API listens).
             self.cluster = Cluster(self.store, self.sessions, self.issuer, _unset_settings(self.config))
-            self.resolver = ClusterResolver(self.cluster, self.sessions, self.store)
+            self.resolver = ClusterResolver(self.cluster, self.sessions, self.store, self.grants)
             self.login.cluster = self.cluster
         self.directory = DirectoryService(clients, directory_cache)
         self.calls = CallControl(clients, call_state)
@@ -127,7 +134,12 @@ class Runtime:
         handlers.append(call_state.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.end_listeners.append(call_state.end_user)
+        self.sessions.end_listeners.append(self._owner_ended)
         metrics.watch_sessions(self.sessions)
+
+    def _owner_ended(self, login: str, reason: str) -> None:
+        if reason != MOVED:  # a session moved to another instance keeps its device logins
+            self.grants.owner_ended(login, reason)
 
     @classmethod
     async def open(cls, config: Config, tuning: Tuning | None = None) -> Runtime:
@@ -151,6 +163,7 @@ class Runtime:
             provisioning=provisioning,
             push_settings=push_settings,
             push=push,
+            grants=GrantRegistry(store, refresh_ttl=config.jwt.refresh_ttl),
             tuning=tuning,
         )
 
@@ -159,9 +172,10 @@ class Runtime:
         at `advertise` instead and start only the sessions of the accounts it gains."""
         await self.issuer.start()
         await self.push.start()
+        await self.grants.load()
         if self.cluster is not None:
-            if advertise is None:
-                raise ValueError("cluster mode needs the advertised URL")
+            # In process (tests, embedding) without a listener to name: alone, nobody forwards.
+            advertise = advertise or self.config.cluster.advertise or "http://127.0.0.1"
             url = self.config.store.url
             assert url is not None
             self.cluster.node.settings = Cluster.settings(url, advertise, self.config.cluster.lease_ttl)
@@ -177,8 +191,9 @@ class Runtime:
             await asyncio.sleep(HOUSEKEEPING_INTERVAL)
             try:
                 await self.issuer.maintain()
+                await self.grants.flush()
             except Exception:
-                log.exception("signing key maintenance failed")
+                log.exception("signing key or device login maintenance failed")
 
     async def close(self) -> None:
         """Log every PBX session out (cluster mode: hand them over, no PBX logout), then release
@@ -189,6 +204,8 @@ class Runtime:
         if self.cluster is not None:
             await self.cluster.stop(hand_over=True)
         await self.sessions.shutdown()
+        await self.grants.drain()
+        await self.grants.flush()
         await self.push.close()
         await self.provisioning.close()
         await self.store.close()

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-from pathlib import Path
 
-from mxproxy.sim import Simulator
-
-from .harness import APP_BASIC, APP_ID, APP_SECRET, Proxy, proxy_config
+from .harness import APP_BASIC, APP_ID, APP_SECRET, Proxy
 
 
 async def test_apps_lists_client_ids_never_secrets(proxy: Proxy) -> None:
@@ -62,24 +59,9 @@ async def test_unknown_paths_and_methods_answer_json_errors(proxy: Proxy) -> Non
     assert wrong.json() == {"error": "method not allowed"}
 
 
-async def test_debug_log_needs_the_app_credentials(proxy: Proxy) -> None:
+async def test_debug_log_is_refused_without_admin_users(proxy: Proxy) -> None:
     assert (await proxy.api.get("/debug/log")).status_code == 401
     wrong = "Basic " + base64.b64encode(f"{APP_ID}:nope".encode()).decode()
     assert (await proxy.api.get("/debug/log", headers={"Authorization": wrong})).status_code == 403
-    response = await proxy.api.get("/debug/log", headers={"Authorization": APP_BASIC})
-    # No logName in the test config: nothing to serve.
-    assert response.status_code == 404
-
-
-async def test_debug_log_serves_the_configured_log_file(tmp_path: Path, simulator: Simulator) -> None:
-    log_file = tmp_path / "mxproxy.log"
-    log_file.write_text("2026-01-01 INFO mxproxy: started\n", encoding="utf-8")
-    proxy = Proxy(proxy_config(tmp_path, simulator, log_name=log_file), simulator)
-    await proxy.start()
-    try:
-        response = await proxy.api.get("/debug/log", headers={"Authorization": APP_BASIC})
-        assert response.status_code == 200
-        assert response.headers["content-type"].startswith("text/plain")
-        assert "mxproxy: started" in response.text
-    finally:
-        await proxy.stop()
+    # An app's credentials no longer read the log (tests/api/test_admin_auth.py).
+    assert (await proxy.api.get("/debug/log", headers={"Authorization": APP_BASIC})).status_code == 403

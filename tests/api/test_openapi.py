@@ -48,7 +48,8 @@ async def test_the_document_says_which_credentials_each_call_takes(proxy: Proxy)
     paths = document["paths"]
     assert paths["/contacts"]["get"]["security"] == [{"bearer": []}]
     assert {"appBasic": []} in paths["/auth"]["post"]["security"]
-    assert paths["/debug/log"]["get"]["security"] == [{"appBasic": []}]
+    assert paths["/debug/log"]["get"]["security"] == [{"adminBasic": []}, {"appBasic": []}]
+    assert paths["/auth/revoke"]["post"]["security"] == [{"appBasic": []}]
     assert paths["/healthz"]["get"]["security"] == []
 
 

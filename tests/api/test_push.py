@@ -77,9 +77,10 @@ async def test_an_incoming_call_wakes_every_registered_device(rig: PushRig) -> N
     assert await rig.put(f"/tokens/apn/com.example.app.voip/{VOIP_TOKEN}") == 204
     assert await rig.put(f"/tokens/fcm/androidapp/{FCM_TOKEN}") == 204
     tokens = (await rig.proxy.admin.get("/tokens")).json()["tokens"]
+    # The admin web shows device tokens masked.
     assert tokens == {
-        f"apn:com.example.app.voip:{VOIP_TOKEN}": "dmitrys@xyzrd.com",
-        f"fcm:androidapp:{FCM_TOKEN}": "dmitrys@xyzrd.com",
+        f"apn:com.example.app.voip:{VOIP_TOKEN[:4]}…{VOIP_TOKEN[-4:]}": "dmitrys@xyzrd.com",
+        f"fcm:androidapp:{FCM_TOKEN[:4]}…{FCM_TOKEN[-4:]}": "dmitrys@xyzrd.com",
     }
 
     call_id = rig.proxy.simulator.inject_call("3095", "3044")
@@ -148,7 +149,9 @@ async def test_unregistering_a_token_stops_its_pushes(rig: PushRig) -> None:
     )
     assert response.status_code == 204
     tokens = (await rig.proxy.admin.get("/tokens")).json()
-    assert tokens == {"tokens": {f"apn:com.example.app.voip:{VOIP_TOKEN}": "dmitrys@xyzrd.com"}}
+    # The admin web shows device tokens masked.
+    masked = f"{VOIP_TOKEN[:4]}…{VOIP_TOKEN[-4:]}"
+    assert tokens == {"tokens": {f"apn:com.example.app.voip:{masked}": "dmitrys@xyzrd.com"}}
     # A push really goes out (to the token still registered), and none to the removed one.
     rig.proxy.simulator.inject_call("3095", "3044")
     await _apns_push(rig.apns, "voip")

@@ -84,11 +84,29 @@ def test_username_is_throttled_from_any_client(throttle: LoginThrottle) -> None:
     assert throttle.retry_after("alice", "192.168.1.1") == 0
 
 
-def test_client_is_throttled_for_any_username(throttle: LoginThrottle) -> None:
-    for name in ("alice", "bob", "carol"):
+def test_client_is_throttled_for_any_username_only_at_its_higher_limit(clock: FakeClock) -> None:
+    throttle = LoginThrottle(max_failures=3, address_max_failures=6, window=60.0, clock=clock)
+    for name in ("alice", "bob", "carol", "erin", "frank"):
         throttle.failed(name, "10.0.0.9")
+    assert throttle.retry_after("dave", "10.0.0.9") == 0
+    throttle.failed("grace", "10.0.0.9")
     assert throttle.retry_after("dave", "10.0.0.9") == 1.0
     assert throttle.retry_after("dave", "10.0.0.10") == 0
+
+
+def test_one_users_failures_spare_the_others_behind_the_same_address(
+    throttle: LoginThrottle,
+) -> None:
+    fail(throttle, 6, username="bob", client="10.0.0.9")
+    assert throttle.retry_after("bob", "10.0.0.9") > 0
+    assert throttle.retry_after("alice", "10.0.0.9") == 0
+
+
+def test_the_pair_blocks_even_when_the_username_was_cleared(throttle: LoginThrottle) -> None:
+    fail(throttle, 3, client="10.0.0.9")
+    throttle.succeeded("bob", "10.0.0.1")  # the right password from elsewhere
+    assert throttle.retry_after("bob", "10.0.0.9") == 1.0
+    assert throttle.retry_after("bob", "10.0.0.1") == 0
 
 
 def test_usernames_are_case_insensitive(throttle: LoginThrottle) -> None:
@@ -97,7 +115,8 @@ def test_usernames_are_case_insensitive(throttle: LoginThrottle) -> None:
     assert throttle.retry_after("bob@x.com", "elsewhere") == 1.0
 
 
-def test_success_clears_the_username_but_not_the_client(throttle: LoginThrottle) -> None:
+def test_success_clears_the_username_but_not_the_client(clock: FakeClock) -> None:
+    throttle = LoginThrottle(max_failures=3, address_max_failures=3, window=60.0, clock=clock)
     fail(throttle, 3, client="10.0.0.1")
     throttle.succeeded("bob", "10.0.0.1")
     assert throttle.retry_after("bob", "10.0.0.2") == 0
@@ -105,7 +124,8 @@ def test_success_clears_the_username_but_not_the_client(throttle: LoginThrottle)
 
 
 def test_memory_is_bounded(clock: FakeClock) -> None:
-    throttle = LoginThrottle(max_failures=3, window=60.0, max_tracked=10, clock=clock)
+    throttle = LoginThrottle(max_failures=3, address_max_failures=3, window=60.0, max_tracked=10,
+                             clock=clock)
     for n in range(100):
         throttle.failed(f"user{n}", "10.0.0.1")
     assert len(throttle) <= 10
@@ -116,10 +136,10 @@ def test_expired_records_are_pruned(clock: FakeClock) -> None:
     throttle = LoginThrottle(window=60.0, clock=clock)
     for n in range(50):
         throttle.failed(f"user{n}", f"10.0.1.{n}")
-    assert len(throttle) == 100
+    assert len(throttle) == 150
     clock.now += 61.0
     throttle.failed("late", "10.0.2.1")
-    assert len(throttle) == 2
+    assert len(throttle) == 3
 
 
 @pytest.mark.parametrize(
@@ -130,6 +150,7 @@ def test_expired_records_are_pruned(clock: FakeClock) -> None:
         {"base_delay": 0},
         {"base_delay": 10, "max_delay": 5},
         {"max_tracked": 1},
+        {"max_failures": 5, "address_max_failures": 4},
     ],
 )
 def test_bad_settings(settings: dict[str, float]) -> None:

@@ -1,5 +1,7 @@
 """The administrative web (its own listener, loopback by default): registered apps (ids only),
-live PBX connections, device tokens, stored users (never passwords), and logging a user out."""
+live PBX connections, device tokens (masked), stored users (never passwords), and logging a
+user out. `AdminGuard` (mxproxy.auth.admin_guard) checks Host, Origin and the admin users'
+Basic credentials before any of it."""
 
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from mxproxy.api.bodies import read_fields
 from mxproxy.api.errors import error_for, http_error, unexpected
 from mxproxy.api.middleware import BodyLimit
 from mxproxy.api.responses import json_response
+from mxproxy.auth.admin_guard import AdminGuard
+from mxproxy.auth.devices import log_out_login
 from mxproxy.services.errors import BadRequest, NotFound
 
 if TYPE_CHECKING:
@@ -51,6 +55,7 @@ def create_admin_app(runtime: Runtime) -> Starlette:
         ],
         middleware=[
             Middleware(RequestLog, app_name="admin"),
+            Middleware(AdminGuard, config=runtime.config.admin, passwords=runtime.admin_passwords),
             Middleware(BodyLimit, max_bytes=64 * 1024),
         ],
         exception_handlers={HTTPException: http_error, Exception: unexpected},
@@ -71,7 +76,12 @@ async def connections(_: Request, runtime: Runtime) -> Response:
 
 async def tokens(_: Request, runtime: Runtime) -> Response:
     registered = await runtime.store.tokens()
-    return json_response({"tokens": {f"{t.kind}:{t.topic}:{t.token}": t.login for t in registered}})
+    return json_response({"tokens": {f"{t.kind}:{t.topic}:{_mask(t.token)}": t.login for t in registered}})
+
+
+def _mask(token: str) -> str:
+    """Enough of a device token to tell devices apart, too little to push to it."""
+    return f"{token[:4]}…{token[-4:]}" if len(token) > 12 else "…"
 
 
 async def users(_: Request, runtime: Runtime) -> Response:
@@ -85,7 +95,7 @@ async def logout_user(request: Request, runtime: Runtime) -> Response:
     if not isinstance(login, str) or not login:
         raise BadRequest("login is required")
     local = runtime.sessions.get(login)
-    if not await runtime.sessions.close(login):
+    if not await log_out_login(runtime, login):
         raise NotFound(f"unknown user {login!r}")
     if runtime.cluster is not None:
         # Cluster-wide: the user is gone from the shared store (device tokens too); an owner

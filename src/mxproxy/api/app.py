@@ -17,12 +17,24 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp
 
-from mxproxy.api import auth, calls, conferences, debug, directory, events, health, tokens, voicemails
+from mxproxy.api import (
+    auth,
+    calls,
+    conferences,
+    debug,
+    devices,
+    directory,
+    events,
+    health,
+    tokens,
+    voicemails,
+)
 from mxproxy.api.access_log import RequestLog
 from mxproxy.api.docs import docs_routes
 from mxproxy.api.middleware import ApiApp, BodyLimit
 from mxproxy.api.openapi import document
 from mxproxy.api.routing import ApiRouter, Operation, routes
+from mxproxy.auth.client_address import ClientAddress
 from mxproxy.config import HttpConfig
 
 if TYPE_CHECKING:
@@ -34,6 +46,7 @@ TITLE = "mxproxy"
 # Order matters where paths overlap: it decides which route's `Allow` a 405 names.
 OPERATIONS: list[Operation] = [
     *auth.OPERATIONS,
+    *devices.OPERATIONS,
     *directory.OPERATIONS,
     *calls.OPERATIONS,
     *voicemails.OPERATIONS,
@@ -86,4 +99,6 @@ def create_api_app(runtime: Runtime) -> ApiApp:
     stack = BodyLimit(stack, max_bytes=MAX_BODY)
     for middleware in reversed(cors_middleware(runtime.config.http)):
         stack = middleware.cls(stack, *middleware.args, **middleware.kwargs)
-    return ApiApp(RequestLog(stack, app_name="api"), State({"runtime": runtime}))
+    # The client address behind [http] trustedProxies, before anything logs or throttles it.
+    stack = ClientAddress(RequestLog(stack, app_name="api"), trust=runtime.config.proxy_trust)
+    return ApiApp(stack, State({"runtime": runtime}))

@@ -17,12 +17,14 @@ from mxproxy.api.routing import Operation
 SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
     "appBasic": {"type": "http", "scheme": "basic", "description": "The app's client id and secret"},
+    "adminBasic": {"type": "http", "scheme": "basic", "description": "An [admin] user and password"},
 }
 _SECURITY: dict[str, list[dict[str, list[str]]]] = {
     "bearer": [{"bearer": []}],
     "stream": [{"bearer": []}],
     "app": [{"appBasic": []}],
     "login": [{"appBasic": []}, {"bearer": []}],  # password grant, or an Azure AD token
+    "admin": [{"adminBasic": []}, {"appBasic": []}],  # apps: only with [admin] debugLogForApps
     "none": [],
 }
 _DESCRIPTIONS = {

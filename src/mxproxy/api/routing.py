@@ -44,8 +44,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("mxproxy.api")
 
 # bearer: the user's access token; stream: the same, or `?access_token=` (EventSource);
-# app: the app's Basic credentials; login: app Basic or an Azure AD bearer; none: public.
-Security = Literal["bearer", "stream", "app", "login", "none"]
+# app: the app's Basic credentials; login: app Basic or an Azure AD bearer; admin: an admin
+# user's Basic credentials (checked by the handler); none: public.
+Security = Literal["bearer", "stream", "app", "login", "admin", "none"]
 # The statuses every operation of a kind can answer (besides its own ones).
 BEARER_ERRORS = (401,)
 PBX_ERRORS = (400, 401, 502, 504)
@@ -158,7 +159,7 @@ class Endpoint:
 
     async def _authenticate(self, scope: Scope, request: Request) -> UserSession | Remote | None:
         security = self.operation.security
-        if security in ("none", "login"):
+        if security in ("none", "login", "admin"):
             return None
         if security == "app":
             require_app(request, self.runtime)

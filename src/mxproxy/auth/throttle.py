@@ -1,10 +1,14 @@
 """Slowing down repeated failed logins, so the proxy is no brute-force amplifier for the MX.
 
-Failures are counted separately per username (one account attacked from many addresses) and per
-client address (one address trying many accounts). Once a key has `max_failures` failures with
-no quiet gap of `window` seconds between them, every further failure blocks it for a delay that
-doubles each time, up to `max_delay`. A record is forgotten `window` seconds after its last
-failure or block ends; at most `max_tracked` records are kept (oldest dropped first).
+Failures are counted per username (one account attacked from many addresses), per (address,
+username) pair, and per client address (one address trying many accounts). The username and
+the pair block after `max_failures`; the address only after the much higher
+`address_max_failures` (default 100, or 20 times `max_failures` if more), so the other users
+behind one NAT or reverse proxy are not locked out by one user's typos. Once a key has its
+limit of failures with no quiet gap of `window` seconds between them, every further failure
+blocks it for a delay that doubles each time, up to `max_delay`. A record is forgotten
+`window` seconds after its last failure or block ends; at most `max_tracked` records are kept
+(oldest dropped first).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from dataclasses import dataclass
 
 __all__ = ["LoginThrottle"]
 
-_Key = tuple[str, str]
+_Key = tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -36,17 +40,23 @@ class LoginThrottle:
         self,
         *,
         max_failures: int = 5,
+        address_max_failures: int | None = None,
         window: float = 300.0,
         base_delay: float = 1.0,
         max_delay: float = 300.0,
         max_tracked: int = 100_000,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if max_failures < 1 or window <= 0 or base_delay <= 0 or max_delay < base_delay:
+        if address_max_failures is None:
+            address_max_failures = max(100, 20 * max_failures)
+        if max_failures < 1 or address_max_failures < max_failures:
+            raise ValueError("invalid throttle settings")
+        if window <= 0 or base_delay <= 0 or max_delay < base_delay:
             raise ValueError("invalid throttle settings")
         if max_tracked < 2:
             raise ValueError("max_tracked must be at least 2")
         self._max_failures = max_failures
+        self._address_max_failures = address_max_failures
         self._window = window
         self._base_delay = base_delay
         self._max_delay = max_delay
@@ -78,6 +88,7 @@ class LoginThrottle:
     def succeeded(self, username: str, client: str) -> None:
         """Forget `username`'s failures. The client's stay: it may be cycling through accounts."""
         self._records.pop(_username_key(username), None)
+        self._records.pop(_pair_key(username, client), None)
 
     def _record_failure(self, key: _Key, now: float) -> None:
         record = self._records.pop(key, None)
@@ -85,7 +96,8 @@ class LoginThrottle:
             record = _Record(failures=0, last_failure=now, blocked_until=now)
         record.failures += 1
         record.last_failure = now
-        excess = record.failures - self._max_failures
+        limit = self._address_max_failures if key[0] == "client" else self._max_failures
+        excess = record.failures - limit
         if excess >= 0:
             delay = self._max_delay if excess >= 64 else self._base_delay * 2.0**excess
             record.blocked_until = now + min(delay, self._max_delay)
@@ -100,8 +112,12 @@ class LoginThrottle:
             del records[key]
 
 
-def _keys(username: str, client: str) -> tuple[_Key, _Key]:
-    return _username_key(username), ("client", client)
+def _keys(username: str, client: str) -> tuple[_Key, _Key, _Key]:
+    return _username_key(username), _pair_key(username, client), ("client", client)
+
+
+def _pair_key(username: str, client: str) -> _Key:
+    return ("pair", client, username.strip().casefold())
 
 
 def _username_key(username: str) -> _Key:

@@ -55,13 +55,15 @@ class IssuedToken:
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """What a verified token says: subject, issue and expiry times, token id, signing key id."""
+    """What a verified token says: subject, issue and expiry times, token id, signing key id,
+    and the device login (`sid`) it belongs to ("" for a token issued without one)."""
 
     sub: str
     iat: float
     exp: float
     jti: str
     kid: str
+    sid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,8 +160,8 @@ class TokenIssuer:
             if self._rotation_due(now):
                 await self._rotate(now)
 
-    async def issue(self, subject: str) -> IssuedToken:
-        """A new access token for `subject` (the user's login)."""
+    async def issue(self, subject: str, sid: str | None = None) -> IssuedToken:
+        """A new access token for `subject` (the user's login), of device login `sid`."""
         if not subject:
             raise ValueError("a token needs a subject")
         if not self._started:
@@ -171,13 +173,15 @@ class TokenIssuer:
         issued_at = int(self._clock())
         expires_in = round(self._token_ttl)
         jti = secrets.token_urlsafe(12)
-        claims = {
+        claims: dict[str, object] = {
             "exp": issued_at + expires_in,
             "iat": issued_at,
             "iss": self._issuer,
             "jti": jti,
             "sub": subject,
         }
+        if sid is not None:
+            claims["sid"] = sid
         token = self._jws.encode(
             json.dumps(claims, separators=(",", ":"), sort_keys=True).encode(),
             key.private,
@@ -238,10 +242,10 @@ class TokenIssuer:
             raise InvalidToken("token issued in the future")
         if body.get("iss") != self._issuer:
             raise InvalidToken("wrong issuer")
-        sub, jti = body.get("sub"), body.get("jti")
-        if not isinstance(sub, str) or not sub or not isinstance(jti, str):
+        sub, jti, sid = body.get("sub"), body.get("jti"), body.get("sid", "")
+        if not isinstance(sub, str) or not sub or not isinstance(jti, str) or not isinstance(sid, str):
             raise InvalidToken("malformed claims")
-        return Claims(sub=sub, iat=float(iat), exp=float(exp), jti=jti, kid=kid)
+        return Claims(sub=sub, iat=float(iat), exp=float(exp), jti=jti, kid=kid, sid=sid)
 
     def _remember(self, token: str, claims: Claims) -> None:
         self._verified[token] = claims

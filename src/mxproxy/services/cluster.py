@@ -1,7 +1,7 @@
 """Cluster mode in the running service: the cluster core (`mxproxy.cluster`) tied to the
 sessions, the login and the request path. Used only with a PostgreSQL store.
 
-- Leases are per MX account, keyed `mx_login@host:port` (`account_key`).
+- Leases are per MX account, keyed by its `AccountKey` (`mx_login@host:port`).
 - Start: nothing is restored blindly; the sessions of the accounts this instance gains (a
   takeover after a death or a hand-over) are started from the store with the paced backoff.
 - A lease lost (fenced, taken) → those PBX connections end at once, without a PBX logout.
@@ -22,11 +22,13 @@ from collections.abc import Coroutine, Iterable
 from typing import Any
 
 import mxproxy.cluster.metrics  # noqa: F401 - registers the cluster's series in /metrics
+from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.tokens import Claims, InvalidToken, TokenIssuer
 from mxproxy.cluster import ClusterNode, ClusterSettings, ClusterUnavailable, Owner, Timings
 from mxproxy.provisioning import MXAccount
 from mxproxy.services.errors import ShuttingDown
 from mxproxy.services.resolver import INVALID, Local, Remote, Resolution
+from mxproxy.sessions.account_key import AccountKey
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.session import UserSession
 from mxproxy.store import Store, StoredUser
@@ -43,12 +45,8 @@ _HELD = (
 )
 
 
-def account_key(mx_login: str, host: str, port: int) -> str:
-    return f"{mx_login}@{host}:{port}"
-
-
 def user_account(user: StoredUser) -> str:
-    return account_key(user.mx_login, user.mx_host, user.mx_port)
+    return str(AccountKey.of_user(user))
 
 
 class ForwardLogin(Exception):
@@ -73,6 +71,7 @@ class Cluster:
         self._tasks: set[asyncio.Task[None]] = set()
         self._accounts: dict[str, tuple[str, float]] = {}  # login → (account, when looked up)
         self._keys_loaded = 0.0
+        self._grants_loaded = 0.0
         self._listener: Any = None  # the pool connection LISTENing for logouts
 
     @classmethod
@@ -110,7 +109,7 @@ class Cluster:
     async def claim(self, account: MXAccount) -> None:
         """Before a login's PBX connection: own the account here, or raise `ForwardLogin`."""
         try:
-            owner = await self.node.leases.acquire(account_key(account.login, account.host, account.port))
+            owner = await self.node.leases.acquire(str(AccountKey.of_account(account)))
         except ClusterUnavailable:
             raise ShuttingDown("the cluster database is unreachable") from None
         if not owner.local:
@@ -201,6 +200,14 @@ class Cluster:
             await self._issuer.start()  # another instance's new key
             return self._issuer.verify(token)
 
+    def may_reload_grants(self) -> bool:
+        """At most one reload of the device logins a second (for unknown refresh tokens)."""
+        now = time.monotonic()
+        if now - self._grants_loaded < KEY_RELOAD_EVERY:
+            return False
+        self._grants_loaded = now
+        return True
+
     async def account_of(self, login: str) -> str | None:
         cached = self._accounts.get(login)
         now = time.monotonic()
@@ -216,12 +223,30 @@ class Cluster:
 
 
 class ClusterResolver:
-    """`Resolver` of cluster mode (see the module docstring)."""
+    """`Resolver` of cluster mode (see the module docstring). The owner also checks the token's
+    device login (`sid`); one created by another instance (before a failover) is read from the
+    store, at most once a second."""
 
-    def __init__(self, cluster: Cluster, sessions: SessionManager, store: Store) -> None:
+    def __init__(
+        self, cluster: Cluster, sessions: SessionManager, store: Store, grants: GrantRegistry
+    ) -> None:
         self._cluster = cluster
         self._sessions = sessions
         self._store = store
+        self._grants = grants
+        self._grants_loaded = 0.0
+
+    async def _granted(self, session: UserSession, claims: Claims) -> Resolution:
+        grant = self._grants.get(claims.sid)
+        now = time.monotonic()
+        if grant is None and claims.sid and now - self._grants_loaded >= KEY_RELOAD_EVERY:
+            self._grants_loaded = now
+            await self._grants.load()
+            grant = self._grants.get(claims.sid)
+        if grant is None or grant.owner != claims.sub:
+            return INVALID
+        self._grants.touch(grant)
+        return _checked(session, claims)
 
     async def resolve(self, token: str, *, forwarded: bool = False) -> Resolution:
         try:
@@ -239,7 +264,7 @@ class ClusterResolver:
                 self._cluster.forget(session)
             return INVALID
         if session is not None and self._cluster.node.leases.owns(user_account(session.user)):
-            return _checked(session, claims)
+            return await self._granted(session, claims)
         try:
             owner = await self._cluster.node.route(account)
         except ClusterUnavailable:
@@ -257,7 +282,7 @@ class ClusterResolver:
             session = self._sessions.adopt(user) or self._sessions.get(claims.sub)
             if session is None:
                 raise ShuttingDown("session starting")
-        return _checked(session, claims)
+        return await self._granted(session, claims)
 
 
 def _checked(session: UserSession, claims: Claims) -> Resolution:

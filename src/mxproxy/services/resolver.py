@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.tokens import InvalidToken, TokenIssuer
 from mxproxy.cluster.forward import FORWARDED_HEADER as _CLUSTER_HEADER
 from mxproxy.sessions.manager import SessionManager
@@ -57,16 +58,22 @@ class Resolver(Protocol):
 class LocalResolver:
     """Every valid token's session is in this process (the single-instance deployment)."""
 
-    def __init__(self, issuer: TokenIssuer, sessions: SessionManager) -> None:
+    def __init__(self, issuer: TokenIssuer, sessions: SessionManager, grants: GrantRegistry) -> None:
         self._issuer = issuer
         self._sessions = sessions
+        self._grants = grants
 
     async def resolve(self, token: str, *, forwarded: bool = False) -> Resolution:
         try:
             claims = self._issuer.verify(token)
         except InvalidToken:
             return INVALID
-        session = self._sessions.get(claims.sub)
-        if session is None or claims.iat < int(session.user.created_at):
+        # Valid only while its device login (`sid`) lives: revoked is revoked, whatever the clock.
+        grant = self._grants.get(claims.sid)
+        if grant is None or grant.owner != claims.sub:
             return INVALID
+        session = self._sessions.get(grant.owner)
+        if session is None:
+            return INVALID
+        self._grants.touch(grant)
         return Local(session)

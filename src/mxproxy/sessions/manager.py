@@ -1,5 +1,9 @@
 """All users' sessions: opening them at login, restoring them at start, ending them at logout.
 
+Sessions are held by MX account (`AccountKey`: server + account name), so every login that
+provisions to one account (a password login, an Azure AD login) shares one PBX connection. The
+stored user of a session (its *owner*) is named after the login that opened it.
+
 The manager is the only owner of the `users` table's lifecycle: a user is stored when a login
 succeeds, and forgotten when they log out, when the PBX ends their session (server Logout), or
 when the PBX refuses their stored credentials.
@@ -11,9 +15,11 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from mxproxy.pbx.client import ClientOptions, MXClient
 from mxproxy.provisioning import MXAccount
+from mxproxy.sessions.account_key import AccountKey
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.connect_limits import ConnectLimits
 from mxproxy.sessions.session import EventHandler, State, UserSession
@@ -22,10 +28,13 @@ from mxproxy.store import Store, StoredUser
 log = logging.getLogger("mxproxy.sessions")
 
 EndListener = Callable[[str, str], None]
+# The end reason of a session that goes on elsewhere (a cluster lease lost or handed over):
+# its user, grants and device tokens stay.
+MOVED = "moved to another instance"
 
 
 class SessionManager:
-    """Sessions by login."""
+    """Sessions by MX account, found by their owner's login."""
 
     def __init__(
         self,
@@ -41,20 +50,27 @@ class SessionManager:
         self.end_listeners: list[EndListener] = []
         self.restored = asyncio.Event()
         self._backoff = backoff or Backoff()
-        self._sessions: dict[str, UserSession] = {}
-        self._login_locks: dict[str, asyncio.Lock] = {}
+        self._sessions: dict[AccountKey, UserSession] = {}
+        # Owner login -> account; legacy stores may hold several owners of one account.
+        self._by_login: dict[str, AccountKey] = {}
+        self._login_locks: dict[AccountKey, asyncio.Lock] = {}
         self.connect_limits = connect_limits or ConnectLimits()
 
     # -- lookup -----------------------------------------------------------------------------
 
     def get(self, login: str) -> UserSession | None:
-        return self._sessions.get(login)
+        """The session whose stored user (owner) is `login`."""
+        key = self._by_login.get(login)
+        return None if key is None else self._sessions.get(key)
+
+    def get_account(self, key: AccountKey) -> UserSession | None:
+        return self._sessions.get(key)
 
     def sessions(self) -> Iterable[UserSession]:
         return self._sessions.values()
 
     def live_logins(self) -> list[str]:
-        return sorted(login for login, session in self._sessions.items() if session.is_up)
+        return sorted(session.login for session in self._sessions.values() if session.is_up)
 
     # -- lifecycle --------------------------------------------------------------------------
 
@@ -62,36 +78,45 @@ class SessionManager:
         """Start a session for every stored user (connecting in the background)."""
         users = await self.store.users()
         for user in users:
-            if user.login not in self._sessions:
+            key = AccountKey.of_user(user)
+            if key in self._sessions:
+                # Stored before sessions were shared: let it name the account's session.
+                self._by_login.setdefault(user.login, key)
+            elif user.login not in self._by_login:
                 self._start(user, None)
         self.restored.set()
         log.info("restoring %d stored sessions", len(users))
         return len(users)
 
     async def open(self, login: str, account: MXAccount) -> UserSession:
-        """Log `login` in to its MX (or reuse its live session); raises what `MXClient.connect`
-        raises (`LoginFailed`, `MXTimeout`, `OSError`, …) when the PBX does not let it in."""
-        lock = self._login_locks.setdefault(login, asyncio.Lock())
+        """Log `login` in to its MX account, or join the account's live session (whoever opened
+        it); raises what `MXClient.connect` raises (`LoginFailed`, `MXTimeout`, `OSError`, …)
+        when the PBX does not let it in."""
+        key = AccountKey.of_account(account)
+        lock = self._login_locks.setdefault(key, asyncio.Lock())
         try:
             async with lock:
-                return await self._open_locked(login, account)
+                return await self._open_locked(login, key, account)
         finally:
             # Locks live only while someone logs in, so failed logins cannot grow the dict.
             if not lock.locked():
-                self._login_locks.pop(login, None)
+                self._login_locks.pop(key, None)
 
-    async def _open_locked(self, login: str, account: MXAccount) -> UserSession:
-        existing = self._sessions.get(login)
-        same_pbx = existing is not None and _same_account(existing.user, account)
-        if existing is not None and same_pbx and existing.state is not State.ENDED:
+    async def _open_locked(self, login: str, key: AccountKey, account: MXAccount) -> UserSession:
+        existing = self._sessions.get(key)
+        if existing is not None and existing.state is not State.ENDED:
             if existing.user.mx_password != account.password:
-                existing.replace_user(_user(login, account, existing.user.created_at))
+                existing.replace_user(replace(existing.user, mx_password=account.password))
                 await self.store.save_user(existing.user)
             return existing
+        # The login's earlier account (provisioning moved it) is replaced, as before.
+        moved = self.get(login)
         user = _user(login, account, time.time())
         client = await self.connect(user)
-        if existing is not None:
-            await self._forget(existing, logout=True)
+        for old in {id(old): old for old in (existing, moved) if old is not None}.values():
+            await self._forget(old, logout=True)
+            if old.login != login:
+                await self.store.delete_user(old.login)
         await self.store.save_user(user)
         session = self._start(user, client)
         # Answer the login once the call monitor runs, so no event after it is missed.
@@ -107,32 +132,38 @@ class SessionManager:
 
     async def close(self, login: str) -> bool:
         """Log the user out of the PBX and forget them (and their device tokens)."""
-        session = self._sessions.get(login)
+        session = self.get(login)
         if session is not None:
             await self._forget(session, logout=True)
+            await self.store.delete_user(session.login)
         deleted = await self.store.delete_user(login)
         return session is not None or deleted
 
     def adopt(self, user: StoredUser) -> UserSession | None:
         """Start a stored user's session (connecting in the background with the paced backoff)
         unless it runs or a login for it is under way: a lease gained in a cluster."""
-        if user.login in self._sessions or user.login in self._login_locks:
+        key = AccountKey.of_user(user)
+        if key in self._sessions or key in self._login_locks:
+            self._by_login.setdefault(user.login, key)
+            return None
+        if user.login in self._by_login:
             return None
         return self._start(user, None)
 
     def drop(self, login: str) -> asyncio.Task[None] | None:
         """End a session at once WITHOUT a PBX logout and keep the user stored (a lease lost
         or handed over: another instance takes the user on); the task closes the connection."""
-        session = self._sessions.pop(login, None)
-        if session is None:
+        session = self.get(login)
+        if session is None or not self._unlink(session):
             return None
-        self._notify_end(login, "moved to another instance")
+        self._notify_end(session.login, MOVED)
         return asyncio.create_task(session.stop(logout=False), name=f"drop {login}")
 
     async def shutdown(self) -> None:
         """Log every session out of the PBX; users stay stored and come back on restart."""
         sessions = list(self._sessions.values())
         self._sessions.clear()
+        self._by_login.clear()
         await asyncio.gather(*(session.stop(logout=True) for session in sessions), return_exceptions=True)
 
     # -- internals --------------------------------------------------------------------------
@@ -145,22 +176,32 @@ class SessionManager:
             on_end=self._session_ended,
             backoff=self._backoff,
         )
-        self._sessions[user.login] = session
+        key = AccountKey.of_user(user)
+        self._sessions[key] = session
+        self._by_login[user.login] = key
         session.start(client)
         return session
 
     async def _forget(self, session: UserSession, *, logout: bool) -> None:
-        if self._sessions.get(session.login) is session:
-            del self._sessions[session.login]
+        self._unlink(session)
         await session.stop(logout=logout)
         self._notify_end(session.login, "logged out")
 
     async def _session_ended(self, session: UserSession, reason: str) -> None:
-        if self._sessions.get(session.login) is not session:
+        if not self._unlink(session):
             return
-        del self._sessions[session.login]
         await self.store.delete_user(session.login)
         self._notify_end(session.login, reason)
+
+    def _unlink(self, session: UserSession) -> bool:
+        """Drop `session` and every login naming it; False when it was not held."""
+        key = AccountKey.of_user(session.user)
+        if self._sessions.get(key) is not session:
+            return False
+        del self._sessions[key]
+        for login in [name for name, held in self._by_login.items() if held == key]:
+            del self._by_login[login]
+        return True
 
     def _notify_end(self, login: str, reason: str) -> None:
         for listener in self.end_listeners:
@@ -168,10 +209,6 @@ class SessionManager:
                 listener(login, reason)
             except Exception:
                 log.exception("session end listener failed")
-
-
-def _same_account(user: StoredUser, account: MXAccount) -> bool:
-    return (user.mx_login, user.mx_host, user.mx_port) == (account.login, account.host, account.port)
 
 
 def _user(login: str, account: MXAccount, created_at: float) -> StoredUser:

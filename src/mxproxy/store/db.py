@@ -18,8 +18,10 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Final, cast, get_args
 
+from mxproxy.store import grants as grant_rows
 from mxproxy.store.database import Database, Executor, Row
 from mxproxy.store.errors import ConstraintViolation, StoreError, UnknownUser, WrongStoreKey
+from mxproxy.store.grants import StoredGrant
 from mxproxy.store.models import DeviceToken, PushKind, SigningKey, StoredUser
 from mxproxy.store.schema import Dialect
 from mxproxy.store.secretbox import SecretBox, SecretError, load_or_create_key
@@ -312,6 +314,19 @@ class Store:
     async def delete_signing_key(self, kid: str) -> None:
         """Forget a signing key (no error if it is already gone)."""
         await self._database.execute("DELETE FROM signing_keys WHERE kid = $1", kid)
+
+    async def save_grant(self, grant: StoredGrant) -> None:
+        """Insert a device grant, or update its use and refresh token (`store.grants`)."""
+        await grant_rows.save(self._database, grant)
+
+    async def delete_grants(self, sids: list[str]) -> int:
+        """Forget these device grants; how many there were."""
+        async with self._database.transaction() as tx:
+            return await grant_rows.delete(tx, sids)
+
+    async def grants(self, now: float) -> list[StoredGrant]:
+        """Every device grant still valid at `now` (the expired ones are deleted)."""
+        return await grant_rows.load(self._database, now)
 
     def _user(self, row: Row) -> StoredUser:
         login, mx_login, mx_host, mx_port, sealed, created_at = row

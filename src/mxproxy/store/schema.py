@@ -154,6 +154,40 @@ MIGRATIONS: Final[tuple[tuple[Statement, ...], ...]] = (
         "CREATE INDEX cluster_leases_by_owner ON cluster_leases (owner)",
         "CREATE INDEX cluster_leases_free ON cluster_leases (account) WHERE owner IS NULL",
     ),
+    # 3: device grants (per-login session ids and refresh tokens; see grants.py).
+    (
+        Dialects(
+            sqlite="""
+        CREATE TABLE grants (
+            sid             TEXT PRIMARY KEY,
+            owner           TEXT NOT NULL REFERENCES users (login) ON DELETE CASCADE,
+            login           TEXT NOT NULL,
+            client_id       TEXT NOT NULL,
+            address         TEXT NOT NULL,
+            created_at      REAL NOT NULL,
+            last_used       REAL NOT NULL,
+            refresh_hash    BLOB NOT NULL,
+            refresh_expires REAL NOT NULL,
+            spent           BLOB NOT NULL
+        )
+        """,
+            postgresql="""
+        CREATE TABLE grants (
+            sid             TEXT PRIMARY KEY,
+            owner           TEXT NOT NULL REFERENCES users (login) ON DELETE CASCADE,
+            login           TEXT NOT NULL,
+            client_id       TEXT NOT NULL,
+            address         TEXT NOT NULL,
+            created_at      DOUBLE PRECISION NOT NULL,
+            last_used       DOUBLE PRECISION NOT NULL,
+            refresh_hash    BYTEA NOT NULL,
+            refresh_expires DOUBLE PRECISION NOT NULL,
+            spent           BYTEA NOT NULL
+        )
+        """,
+        ),
+        "CREATE INDEX grants_by_owner ON grants (owner)",
+    ),
 )
 
 SCHEMA_VERSION: Final = len(MIGRATIONS)
