@@ -201,7 +201,8 @@ async def log_in_users(proxy: ProxyProcess, accounts: Sequence[Account], concurr
 
 def device_token(index: int) -> str:
     # Long enough to pass for a real FCM registration token.
-    return f"soak-device-{index:06d}-" + "x" * 64
+    # The index last: the admin web shows a token's first and last four characters only.
+    return "soak-device-" + "x" * 64 + f"-{index:06d}"
 
 
 async def register_devices(proxy: ProxyProcess, tokens: Sequence[str]) -> None:
@@ -217,9 +218,10 @@ async def register_devices(proxy: ProxyProcess, tokens: Sequence[str]) -> None:
 
 
 async def device_tokens(proxy: ProxyProcess) -> set[str]:
+    """The logins holding a device token (the admin web shows the tokens themselves masked)."""
     answer = await proxy.admin_get("/tokens")
     registered: dict[str, str] = json.loads(answer.body)["tokens"]
-    return {key.rsplit(":", 1)[-1] for key in registered}
+    return set(registered.values())
 
 
 async def stored_users(proxy: ProxyProcess) -> int:
