@@ -285,7 +285,12 @@ async def test_two_instances_started_at_once_on_an_empty_database(
     cluster, simulator, _ = rig
     first, second = await asyncio.gather(cluster.start(), cluster.start())
     tokens = await log_in(second, simulator, 20)
-    assert await all_work(first, tokens)
+
+    async def served_by_the_other() -> bool:
+        # Right after both joined, the first may answer 503 once while it learns the other.
+        return await all_work(first, tokens)
+
+    await until(served_by_the_other, "every user served through the other instance", 10.0)
     assert one_connection_each(simulator, 20)
 
     # Logouts are cluster-wide: through the API of the other instance (forwarded to the owner)
@@ -314,3 +319,22 @@ async def test_two_instances_started_at_once_on_an_empty_database(
         )
 
     await until(logged_out_of_the_pbx, "both logged out of the PBX")
+
+
+async def test_a_wildcard_listen_address_without_advertise_is_a_one_line_error(
+    rig: tuple[Cluster, Simulator, FakeFcm],
+) -> None:
+    cluster, _, _ = rig
+    unset = {"PORT", "ADMIN", "DB", "ADVERTISE"}
+    base = {key: value for key, value in os.environ.items() if key not in unset}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "mxproxy", "serve", "--config", str(cluster.config),
+        "--db", cluster.url, "--port", "0.0.0.0:0", "--admin", "127.0.0.1:0",
+        cwd=cluster.directory, env=base, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    _, errors = await process.communicate()
+    assert process.returncode == 2
+    lines = errors.decode().strip().splitlines()
+    assert len(lines) == 1
+    assert "cluster.advertise" in lines[0]
