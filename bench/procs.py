@@ -311,8 +311,11 @@ class Processes:
         prov_port = int((await child.wait_for_output(_CONTROL_LINE, timeout)).group(1))
         return SimProcess(child, port, prov_port)
 
-    async def proxy(self, sim: SimProcess, *, voip: str = "", timeout: float = 60.0) -> ProxyProcess:
-        """`mxproxy serve` against `sim`, ready (`/readyz` answers 200)."""
+    async def proxy(
+        self, sim: SimProcess, *, voip: str = "", timeout: float = 60.0, db: str | None = None
+    ) -> ProxyProcess:
+        """`mxproxy serve` against `sim`, ready (`/readyz` answers 200); `db`: a PostgreSQL URL
+        (cluster mode; `voip` then carries the `[store] key`) instead of its own SQLite file."""
         secret = secrets.token_urlsafe(24)
         directory = self.workdir / f"proxy-{self._count + 1:02d}"
         directory.mkdir(parents=True, exist_ok=True)
@@ -323,7 +326,7 @@ class Processes:
             argv = python_argv(
                 "-m", "mxproxy", "serve", "--config", str(config),
                 "--port", f"{LOOPBACK}:{api_port}", "--admin", f"{LOOPBACK}:{admin_port}",
-                "--db", str(directory / "mxproxy.db"), "--log-level", self.proxy_log_level,
+                "--db", db or str(directory / "mxproxy.db"), "--log-level", self.proxy_log_level,
             )  # fmt: skip
             child = await self.start("proxy", argv)
             try:

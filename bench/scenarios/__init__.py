@@ -8,12 +8,22 @@ from types import ModuleType
 
 from bench.context import BenchContext
 from bench.report import ScenarioResult
-from bench.scenarios import calllog, client, contacts, events, pushburst, roundtrip, sessions, voicemail
+from bench.scenarios import (
+    calllog,
+    client,
+    cluster,
+    contacts,
+    events,
+    pushburst,
+    roundtrip,
+    sessions,
+    voicemail,
+)
 
 Runner = Callable[[BenchContext], Awaitable[ScenarioResult]]
 
 _MODULES: tuple[ModuleType, ...] = (
-    contacts, calllog, roundtrip, sessions, voicemail, events, pushburst, client
+    contacts, calllog, roundtrip, sessions, voicemail, events, pushburst, client, cluster
 )  # fmt: skip
 
 SCENARIOS: dict[str, Runner] = {module.NAME: module.run for module in _MODULES}

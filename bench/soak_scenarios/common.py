@@ -200,15 +200,9 @@ async def log_in_users(proxy: ProxyProcess, accounts: Sequence[Account], concurr
 
 
 def device_token(index: int) -> str:
-    # Long enough to pass for a real FCM registration token; the index at both ends, so that
-    # each stays recognisable in the admin web's masked form (first and last four characters).
-    digits = f"{index:08d}"
-    return digits[:4] + "-soak-device-" + "x" * 64 + digits[4:]
-
-
-def masked(token: str) -> str:
-    """A device token as the admin web's `/tokens` shows it."""
-    return f"{token[:4]}…{token[-4:]}"
+    # Long enough to pass for a real FCM registration token.
+    # The index last: the admin web shows a token's first and last four characters only.
+    return "soak-device-" + "x" * 64 + f"-{index:06d}"
 
 
 async def register_devices(proxy: ProxyProcess, tokens: Sequence[str]) -> None:
@@ -224,10 +218,10 @@ async def register_devices(proxy: ProxyProcess, tokens: Sequence[str]) -> None:
 
 
 async def device_tokens(proxy: ProxyProcess) -> set[str]:
-    """The registered device tokens, masked as the admin web shows them."""
+    """The logins holding a device token (the admin web shows the tokens themselves masked)."""
     answer = await proxy.admin_get("/tokens")
     registered: dict[str, str] = json.loads(answer.body)["tokens"]
-    return {key.rsplit(":", 1)[-1] for key in registered}
+    return set(registered.values())
 
 
 async def stored_users(proxy: ProxyProcess) -> int:

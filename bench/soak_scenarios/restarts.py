@@ -15,10 +15,8 @@ from bench.soak_scenarios.common import (
     SoakSettings,
     Traffic,
     Windows,
-    device_token,
     device_tokens,
     log_in_users,
-    masked,
     register_devices,
     report_traffic,
     rss_mib,
@@ -40,9 +38,10 @@ async def run(ctx: SoakContext) -> ScenarioResult:
         sim = await processes.simulator(users=users)
         soak = SoakProxy(processes, sim, processes.workdir / "proxy", SoakSettings())
         proxy = await soak.start()
-        tokens = await log_in_users(proxy, generated_accounts(users))
+        accounts = generated_accounts(users)
+        tokens = await log_in_users(proxy, accounts)
         await register_devices(proxy, tokens)
-        expected_devices = {masked(device_token(index)) for index in range(users)}
+        expected_devices = {account.username for account in accounts}  # one device each
         traffic = Traffic(proxy.api_port, tokens)
         traffic.start()
         windows = Windows()

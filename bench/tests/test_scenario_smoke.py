@@ -33,4 +33,5 @@ def test_every_scenario_is_registered_under_its_result_name() -> None:
         "events",
         "pushburst",
         "client",
+        "cluster",
     ]

@@ -84,7 +84,7 @@ def _check_keys(document: Mapping[str, Any]) -> None:
 def _refuse_unknown(table: Mapping[str, Any], known: set[str], prefix: str) -> None:
     for key in table:
         if key not in known:
-            close = difflib.get_close_matches(key, sorted(known), n=1)
+            close = difflib.get_close_matches(key, sorted(known), n=1, cutoff=0.7)  # a typo, not any word
             hint = f" (did you mean {prefix}{close[0]}?)" if close else ""
             raise ConfigError(f"{prefix}{key}: unknown key{hint}")
 
@@ -194,6 +194,16 @@ class HttpConfig:
     allow_origins: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True, slots=True)
+class ClusterConfig:
+    """`[cluster]`: used only with a PostgreSQL store (cluster mode). `advertise`: the base URL
+    the other instances reach this one's API at (default: the API's listen address unless it
+    is a wildcard); `lease_ttl`: how long an instance's leases outlive its last renewal."""
+
+    advertise: str | None = None
+    lease_ttl: float = 3.0
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Config:
     """The whole configuration. Secrets (`apps`, `voip`) are kept out of `repr`."""
@@ -210,6 +220,7 @@ class Config:
     proxy_trust: ProxyTrust = field(default_factory=ProxyTrust)
     http: HttpConfig = field(default_factory=HttpConfig)
     http_limits: HttpLimits = field(default_factory=HttpLimits)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     webhooks: tuple[WebhookEndpoint, ...] = field(default=(), repr=False)
 
     @classmethod
@@ -286,6 +297,7 @@ def parse_config(document: Mapping[str, Any], *, config_dir: Path) -> Config:
         http=parse_http(_table(document.get("http", {}), "http")),
         http_limits=_http_limits(_table(document.get("http", {}), "http")),
         webhooks=parse_webhooks(document.get("webhooks")),
+        cluster=_cluster(_table(document.get("cluster", {}), "cluster")),
     )
 
 
@@ -357,6 +369,29 @@ def _mx(table: dict[str, Any], config_dir: Path) -> MXConfig:
         ca_file=_optional_path(table.get("caFile", ""), "mx.caFile", config_dir),
         reconnect_max=_duration(table, "reconnectMax", "mx", defaults.reconnect_max),
     )
+
+
+declare_keys("cluster", {"advertise", "leaseTTL"})
+
+
+def _cluster(table: dict[str, Any]) -> ClusterConfig:
+    advertise = _advertise(table["advertise"], "cluster.advertise") if "advertise" in table else None
+    ttl = table.get("leaseTTL", 3.0)
+    if isinstance(ttl, bool) or not isinstance(ttl, int | float) or not 1 <= ttl <= 60:
+        raise ConfigError("cluster.leaseTTL: must be a number of seconds from 1 to 60")
+    return ClusterConfig(advertise=advertise, lease_ttl=float(ttl))
+
+
+def _advertise(value: object, name: str) -> str:
+    text = value if isinstance(value, str) else ""
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise ConfigError(f"{name}: must be the http:// URL the other instances reach this one at")
+    return text.rstrip("/")
+
+
+def advertise_url(value: str) -> str:
+    """`--advertise`'s value checked like `[cluster] advertise`."""
+    return _advertise(value, "--advertise")
 
 
 declare_keys("store", {"path", "url", "key", "keyFile", "poolSize"})

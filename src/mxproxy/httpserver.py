@@ -71,7 +71,7 @@ class HttpListener:
             access_log=False,
             server_header=False,
             # X-Forwarded-For is read by the apps, from [http] trustedProxies only.
-            proxy_headers=False,
+            proxy_headers=options.pop("proxy_headers", False),
             http=GuardedProtocol.with_limits(limits or ClientLimits(), name),
             # uvicorn declares an int, but hands the value to `call_later`: fractions work.
             timeout_keep_alive=keep_alive_timeout,  # type: ignore[arg-type]

@@ -22,7 +22,8 @@ from pathlib import Path
 from mxproxy.api.admin import create_admin_app
 from mxproxy.api.app import create_api_app
 from mxproxy.auth.admin_guard import check_admin_listen
-from mxproxy.config import Config, ConfigError, StoreConfig, load_config
+from mxproxy.cluster import ClusterUnavailable
+from mxproxy.config import Config, ConfigError, StoreConfig, advertise_url, load_config
 from mxproxy.httpguard import ClientLimits
 from mxproxy.httpserver import HttpListener, parse_listen
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
@@ -96,6 +97,11 @@ def _common(parser: argparse.ArgumentParser, port: str, admin: str) -> None:
         default=os.environ.get("DB"),
         help="SQLite database file, or postgresql://USER:PASS@HOST:PORT/DB (env DB)",
     )
+    parser.add_argument(
+        "--advertise",
+        default=os.environ.get("ADVERTISE"),
+        help="cluster mode: the URL the other instances reach this one's API at (env ADVERTISE)",
+    )
     parser.add_argument("--log-level", default=os.environ.get("LOG_LEVEL", "info"))
     parser.add_argument(
         "--sse-heartbeat",
@@ -139,8 +145,20 @@ async def _serve(args: argparse.Namespace, api: tuple[str, int], admin: tuple[st
     config = load_config(Path(args.config))
     if args.db:
         config = dataclasses.replace(config, store=config.store.with_database(args.db))
+    if args.advertise:
+        cluster = dataclasses.replace(config.cluster, advertise=advertise_url(args.advertise))
+        config = dataclasses.replace(config, cluster=cluster)
+    if config.store.url is not None and config.cluster.advertise is None and _wildcard(api[0]):
+        raise ConfigError(
+            "cluster.advertise: needed with a PostgreSQL store when the API listens on a wildcard "
+            "address (the URL the other instances reach this one at; or --advertise, ADVERTISE)"
+        )
     setup_logging(args.log_level, args.log_format, config.log_name)
     return await run_proxy(config, api, admin, sse_heartbeat=args.sse_heartbeat)
+
+
+def _wildcard(host: str) -> bool:
+    return host in ("", "0.0.0.0", "::", "*")  # noqa: S104 - comparing, not binding
 
 
 async def _demo(args: argparse.Namespace, api: tuple[str, int], admin: tuple[str, int]) -> int:
@@ -198,7 +216,14 @@ async def run_proxy(
         await service.close()
         raise
     api_listener, admin_listener = listeners
-    await service.start()
+    advertise = config.cluster.advertise or api_listener.url
+    try:
+        await service.start(advertise=advertise)
+    except ClusterUnavailable as exc:
+        for listener in listeners:
+            await listener.stop()
+        await service.close()
+        raise StartupError(f"cluster database: {_one_line(exc)}") from None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -224,7 +249,10 @@ async def run_proxy(
         if on_ready is not None:
             on_ready(api_listener.url, admin_listener.url)
         await stop.wait()
-        log.info("stopping: draining requests, logging PBX sessions out")
+        log.info(
+            "stopping: draining requests, %s",
+            "handing PBX sessions over" if service.cluster is not None else "logging PBX sessions out",
+        )
     finally:
         # Live event streams never finish by themselves: end them so the listeners can drain.
         service.live.close()

@@ -16,6 +16,7 @@ from mxproxy.auth.apps import AppRegistry
 from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.throttle import LoginThrottle
 from mxproxy.auth.tokens import TokenIssuer
+from mxproxy.cluster import ClusterSettings
 from mxproxy.config import Config
 from mxproxy.live import EventHub
 from mxproxy.live.hub import DEFAULT_HEARTBEAT
@@ -25,6 +26,7 @@ from mxproxy.push.dispatcher import PushDispatcher
 from mxproxy.push.notifier import PushNotifier, count_outcome
 from mxproxy.push.settings import PushSettings, load_push_settings
 from mxproxy.services.calls import CallControl
+from mxproxy.services.cluster import Cluster, ClusterResolver
 from mxproxy.services.conferences import ConferenceService
 from mxproxy.services.connection import ClientSource
 from mxproxy.services.directory import DirectoryService
@@ -35,7 +37,7 @@ from mxproxy.services.resolver import LocalResolver, Resolver
 from mxproxy.services.voicemail import VoicemailService
 from mxproxy.sessions.backoff import Backoff
 from mxproxy.sessions.call_state import CallState
-from mxproxy.sessions.manager import SessionManager
+from mxproxy.sessions.manager import MOVED, SessionManager
 from mxproxy.sessions.pbx_cache import DirectoryCache
 from mxproxy.store import Store, open_store
 from mxproxy.webhooks.dispatcher import WebhookDispatcher
@@ -55,6 +57,11 @@ class Tuning:
     sse_heartbeat: float = DEFAULT_HEARTBEAT
     login_failures: int = 5  # failed logins per username or address before 429
     webhook_retry: RetryPolicy = field(default_factory=RetryPolicy)  # maxRetryTime per endpoint
+
+
+def _unset_settings(config: Config) -> ClusterSettings:
+    url = config.store.url or ""
+    return Cluster.settings(url, config.cluster.advertise or "http://unset.invalid", config.cluster.lease_ttl)
 
 
 def client_options(config: Config) -> ClientOptions:
@@ -94,6 +101,7 @@ class Runtime:
     push_tokens: PushTokens = field(init=False)
     health: Health = field(init=False)
     webhooks: WebhookDispatcher = field(init=False)
+    cluster: Cluster | None = field(default=None, init=False)
     _housekeeping: asyncio.Task[None] | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
@@ -111,12 +119,18 @@ class Runtime:
         self.login = LoginService(
             self.provisioning, self.sessions, self.issuer, throttle, clients, self.grants
         )
+        if self.config.store.url is not None:
+            # Cluster mode: PostgreSQL. Its parts join at `start` (the advertised URL may be
+            # known only once the API listens).
+            self.cluster = Cluster(self.store, self.sessions, self.issuer, _unset_settings(self.config))
+            self.resolver = ClusterResolver(self.cluster, self.sessions, self.store, self.grants)
+            self.login.cluster = self.cluster
         self.directory = DirectoryService(clients, directory_cache)
         self.calls = CallControl(clients, call_state)
         self.voicemail = VoicemailService(clients, call_state)
         self.conferences = ConferenceService(clients)
         self.push_tokens = PushTokens(self.store, self.push_settings)
-        self.health = Health(self.store, self.sessions)
+        self.health = Health(self.store, self.sessions, self.cluster)
         handlers = self.sessions.event_handlers
         handlers.append(directory_cache.handle_event)
         handlers.append(PushNotifier(self.push).handle_event)
@@ -132,8 +146,12 @@ class Runtime:
         handlers.append(self.webhooks.handle_event)
         self.sessions.end_listeners.append(self.live.end_user)
         self.sessions.end_listeners.append(call_state.end_user)
-        self.sessions.end_listeners.append(self.grants.owner_ended)
+        self.sessions.end_listeners.append(self._owner_ended)
         metrics.watch_sessions(self.sessions)
+
+    def _owner_ended(self, login: str, reason: str) -> None:
+        if reason != MOVED:  # a session moved to another instance keeps its device logins
+            self.grants.owner_ended(login, reason)
 
     @classmethod
     async def open(cls, config: Config, tuning: Tuning | None = None) -> Runtime:
@@ -161,13 +179,23 @@ class Runtime:
             tuning=tuning,
         )
 
-    async def start(self) -> None:
-        """Load signing keys and reconnect every stored user."""
+    async def start(self, advertise: str | None = None) -> None:
+        """Load signing keys and reconnect every stored user; in cluster mode join the cluster
+        at `advertise` instead and start only the sessions of the accounts it gains."""
         await self.issuer.start()
         await self.push.start()
         await self.webhooks.start()
         await self.grants.load()
-        await self.sessions.restore()
+        if self.cluster is not None:
+            # In process (tests, embedding) without a listener to name: alone, nobody forwards.
+            advertise = advertise or self.config.cluster.advertise or "http://127.0.0.1"
+            url = self.config.store.url
+            assert url is not None
+            self.cluster.node.settings = Cluster.settings(url, advertise, self.config.cluster.lease_ttl)
+            await self.cluster.start()
+            self.sessions.restored.set()
+        else:
+            await self.sessions.restore()
         self._housekeeping = asyncio.create_task(self._keep_house(), name="housekeeping")
 
     async def _keep_house(self) -> None:
@@ -181,10 +209,13 @@ class Runtime:
                 log.exception("signing key or device login maintenance failed")
 
     async def close(self) -> None:
-        """Log every PBX session out, then release the store and the HTTP client."""
+        """Log every PBX session out (cluster mode: hand them over, no PBX logout), then release
+        the store and the HTTP client."""
         if self._housekeeping is not None:
             self._housekeeping.cancel()
         self.live.close()
+        if self.cluster is not None:
+            await self.cluster.stop(hand_over=True)
         await self.sessions.shutdown()
         await self.grants.drain()
         await self.grants.flush()

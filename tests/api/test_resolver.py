@@ -15,11 +15,11 @@ class CountingResolver:
         self.remote = remote
         self.calls = 0
 
-    def resolve(self, token: str) -> Resolution:
+    async def resolve(self, token: str, *, forwarded: bool = False) -> Resolution:
         self.calls += 1
         if token in self.remote:
             return Remote("instance-2", "http://10.0.0.2:8000")
-        return self.inner.resolve(token)
+        return await self.inner.resolve(token, forwarded=forwarded)
 
 
 async def test_each_request_resolves_its_token_once(proxy: Proxy) -> None:
@@ -48,7 +48,7 @@ async def test_a_session_owned_elsewhere_is_not_served_here(proxy: Proxy) -> Non
 
 async def test_the_local_resolver_answers_local_or_invalid(proxy: Proxy) -> None:
     token = await proxy.login()
-    resolution = proxy.service.resolver.resolve(token)
+    resolution = await proxy.service.resolver.resolve(token)
     assert isinstance(resolution, Local)
     assert resolution.session.login == "dmitrys@xyzrd.com"
-    assert isinstance(proxy.service.resolver.resolve(token + "x"), Invalid)
+    assert isinstance(await proxy.service.resolver.resolve(token + "x"), Invalid)

@@ -69,6 +69,8 @@ async def apps(_: Request, runtime: Runtime) -> Response:
 
 
 async def connections(_: Request, runtime: Runtime) -> Response:
+    if runtime.cluster is not None:  # every instance's, from the leases
+        return json_response({"connections": await runtime.cluster.connected_logins()})
     return json_response({"connections": runtime.sessions.live_logins()})
 
 
@@ -92,8 +94,16 @@ async def logout_user(request: Request, runtime: Runtime) -> Response:
     login = (await read_fields(request)).get("login")
     if not isinstance(login, str) or not login:
         raise BadRequest("login is required")
+    local = runtime.sessions.get(login)
     if not await log_out_login(runtime, login):
         raise NotFound(f"unknown user {login!r}")
+    if runtime.cluster is not None:
+        # Cluster-wide: the user is gone from the shared store (device tokens too); an owner
+        # elsewhere hears of it and logs its PBX session out.
+        if local is not None:
+            await runtime.cluster.release(local.user)
+        else:
+            await runtime.cluster.announce_logout(login)
     return json_response({"userLogout": login})
 
 

@@ -9,13 +9,15 @@ is the one ASGI app every operation runs in:
                 → the handler: parse → one service call → serialize
                 → any exception mapped to `{"error": …}` by `errors.error_for` (one place)
 
-A resolution naming another instance (`Remote`) is where a cluster forwards the request;
-on one instance it never happens. A client that goes away while its body is read gets no
-answer and is logged as 499, not as a server error.
+A resolution naming another instance (`Remote`) is forwarded there by the cluster's
+forwarder (streamed both ways); so is a login for an account another instance owns
+(`ForwardLogin`, its body re-sent). On one instance neither happens. A client that goes
+away while its body is read gets no answer and is logged as 499, not as a server error.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from mxproxy.api.errors import error_for, http_error
 from mxproxy.api.responses import error_response
+from mxproxy.cluster.leases import Owner
+from mxproxy.services.cluster import ForwardLogin
 from mxproxy.services.errors import AppUnauthorized, Forbidden, ShuttingDown, Unauthorized
 from mxproxy.services.resolver import FORWARDED_HEADER, Local, Remote
 from mxproxy.sessions.session import UserSession
@@ -128,16 +132,32 @@ class Endpoint:
         scope["route_template"] = self.template
         request = Request(scope, receive, send)
         try:
-            call = Call(request, self.runtime, self._authenticate(scope, request))
-            response = await self.operation.handler(call)
+            resolved = await self._authenticate(scope, request)
+            if isinstance(resolved, Remote):
+                await self._forward(scope, receive, send, resolved)
+                return
+            response = await self.operation.handler(Call(request, self.runtime, resolved))
         except ClientDisconnect:
             scope["state"]["client_gone"] = True
+            return
+        except ForwardLogin as moved:
+            # The login's body was read here: the owner gets it again.
+            body = await request.body()
+            await self._forward(scope, _replay(body), send, Remote(moved.owner.instance_id, moved.owner.url))
             return
         except Exception as exc:
             response = error_for(exc, request)
         await response(scope, receive, send)
 
-    def _authenticate(self, scope: Scope, request: Request) -> UserSession | None:
+    async def _forward(self, scope: Scope, receive: Receive, send: Send, remote: Remote) -> None:
+        cluster = self.runtime.cluster
+        if cluster is None:  # pragma: no cover - a Remote comes only from the cluster's resolver
+            await error_response(503, "session owned elsewhere")(scope, receive, send)
+            return
+        owner = Owner(remote.instance, remote.url, 0, local=False)
+        await cluster.node.forward(scope, receive, send, owner)
+
+    async def _authenticate(self, scope: Scope, request: Request) -> UserSession | Remote | None:
         security = self.operation.security
         if security in ("none", "login", "admin"):
             return None
@@ -150,15 +170,18 @@ class Endpoint:
             token = query.strip() if query else None
         if not token:
             raise Unauthorized("authorization required")
-        resolution = self.runtime.resolver.resolve(token)
+        forwarded = _header(scope, FORWARDED_HEADER) is not None
+        resolution = await self.runtime.resolver.resolve(token, forwarded=forwarded)
         if isinstance(resolution, Local):
             scope["state"]["user"] = resolution.session.login
             return resolution.session
         if isinstance(resolution, Remote):
-            # Cluster mode forwards here (streaming); on one instance this never happens.
-            if _header(scope, FORWARDED_HEADER) is not None:
+            # Never forwarded twice: a session that moved meanwhile is answered 503 here.
+            if forwarded:
                 raise ShuttingDown("session moved")
-            raise ShuttingDown("session owned elsewhere")
+            if self.runtime.cluster is None:
+                raise ShuttingDown("session owned elsewhere")
+            return resolution
         raise Unauthorized("invalid token", "invalid_token")
 
 
@@ -174,6 +197,22 @@ def require_app(request: Request, runtime: Runtime) -> str:
     if not runtime.apps.check(client_id, secret):
         raise Forbidden("bad client-id or app secret")
     return client_id
+
+
+def _replay(body: bytes) -> Receive:
+    """A `receive` that hands out an already read body once, then waits for the disconnect."""
+    sent = False
+    gone = asyncio.Event()
+
+    async def receive() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        await gone.wait()
+        return {"type": "http.disconnect"}  # pragma: no cover - never set
+
+    return receive
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:

@@ -22,6 +22,7 @@ from mxproxy.auth.tokens import IssuedToken, TokenIssuer
 from mxproxy.mx.errors import LoginFailed, MXError, MXTimeout
 from mxproxy.mx.messages import LoginOK
 from mxproxy.provisioning import MXAccount, Provisioning, ProvisioningError
+from mxproxy.services.cluster import Cluster
 from mxproxy.services.connection import ClientSource
 from mxproxy.services.errors import Status, Unauthorized
 from mxproxy.sessions.manager import SessionManager
@@ -56,9 +57,11 @@ class LoginService:
         throttle: LoginThrottle,
         clients: ClientSource,
         grants: GrantRegistry,
+        cluster: Cluster | None = None,
     ) -> None:
         self._grants = grants
         self._clients = clients
+        self.cluster = cluster
         self._provisioning = provisioning
         self._sessions = sessions
         self._issuer = issuer
@@ -95,14 +98,29 @@ class LoginService:
     async def refresh(self, *, refresh_token: str, client_id: str, client: str) -> LoginTokens:
         """Refresh grant: spend `refresh_token` for a new access token and refresh token."""
         try:
-            grant, rotated = await self._grants.rotate(refresh_token, client_id=client_id, address=client)
+            grant, rotated = await self._rotate(refresh_token, client_id=client_id, address=client)
         except InvalidGrant as exc:
             log.warning("refresh refused from %s: %s", client, exc)
             raise LoginError(400, "invalid_grant") from None
-        if self._sessions.get(grant.owner) is None:
+        if self.cluster is not None:
+            # The session may run on another instance: the stored user is what must live.
+            alive = await self.cluster.account_of(grant.owner) is not None
+        else:
+            alive = self._sessions.get(grant.owner) is not None
+        if not alive:
             await self._grants.revoke([grant.sid])
             raise LoginError(400, "invalid_grant")
         return LoginTokens(await self._access_token(grant), rotated)
+
+    async def _rotate(self, refresh_token: str, *, client_id: str, address: str) -> tuple[Grant, str]:
+        try:
+            return await self._grants.rotate(refresh_token, client_id=client_id, address=address)
+        except InvalidGrant:
+            # In a cluster the grant may have been made by another instance: read them again.
+            if self.cluster is None or not self.cluster.may_reload_grants():
+                raise
+            await self._grants.load()
+            return await self._grants.rotate(refresh_token, client_id=client_id, address=address)
 
     async def user_info(self, session: UserSession) -> LoginOK:
         """What the PBX said about the user at login (needs the PBX connection up)."""
@@ -114,10 +132,15 @@ class LoginService:
 
     async def logout(self, session: UserSession) -> None:
         await self._sessions.close(session.login)
+        if self.cluster is not None:
+            await self.cluster.release(session.user)
 
     async def _open_session(
         self, login: str, account: MXAccount, client: str, client_id: str
     ) -> LoginTokens:
+        if self.cluster is not None:
+            # One PBX connection per account cluster-wide: another owner → the login goes there.
+            await self.cluster.claim(account)
         try:
             session = await self._sessions.open(login, account)
         except LoginFailed:

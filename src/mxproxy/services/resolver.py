@@ -16,11 +16,12 @@ from typing import Protocol
 
 from mxproxy.auth.grants import GrantRegistry
 from mxproxy.auth.tokens import InvalidToken, TokenIssuer
+from mxproxy.cluster.forward import FORWARDED_HEADER as _CLUSTER_HEADER
 from mxproxy.sessions.manager import SessionManager
 from mxproxy.sessions.session import UserSession
 
 # Set on a request one instance forwards to another (lower case, as ASGI carries names).
-FORWARDED_HEADER = b"x-mxproxy-forwarded-by"
+FORWARDED_HEADER = _CLUSTER_HEADER.lower().encode()
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,9 @@ Resolution = Local | Remote | Invalid
 
 
 class Resolver(Protocol):
-    def resolve(self, token: str) -> Resolution: ...
+    async def resolve(self, token: str, *, forwarded: bool = False) -> Resolution:
+        """`forwarded`: the request came from another instance (never name a `Remote` then)."""
+        ...
 
 
 class LocalResolver:
@@ -60,7 +63,7 @@ class LocalResolver:
         self._sessions = sessions
         self._grants = grants
 
-    def resolve(self, token: str) -> Resolution:
+    async def resolve(self, token: str, *, forwarded: bool = False) -> Resolution:
         try:
             claims = self._issuer.verify(token)
         except InvalidToken:

@@ -28,6 +28,9 @@ from mxproxy.store import Store, StoredUser
 log = logging.getLogger("mxproxy.sessions")
 
 EndListener = Callable[[str, str], None]
+# The end reason of a session that goes on elsewhere (a cluster lease lost or handed over):
+# its user, grants and device tokens stay.
+MOVED = "moved to another instance"
 
 
 class SessionManager:
@@ -135,6 +138,26 @@ class SessionManager:
             await self.store.delete_user(session.login)
         deleted = await self.store.delete_user(login)
         return session is not None or deleted
+
+    def adopt(self, user: StoredUser) -> UserSession | None:
+        """Start a stored user's session (connecting in the background with the paced backoff)
+        unless it runs or a login for it is under way: a lease gained in a cluster."""
+        key = AccountKey.of_user(user)
+        if key in self._sessions or key in self._login_locks:
+            self._by_login.setdefault(user.login, key)
+            return None
+        if user.login in self._by_login:
+            return None
+        return self._start(user, None)
+
+    def drop(self, login: str) -> asyncio.Task[None] | None:
+        """End a session at once WITHOUT a PBX logout and keep the user stored (a lease lost
+        or handed over: another instance takes the user on); the task closes the connection."""
+        session = self.get(login)
+        if session is None or not self._unlink(session):
+            return None
+        self._notify_end(session.login, MOVED)
+        return asyncio.create_task(session.stop(logout=False), name=f"drop {login}")
 
     async def shutdown(self) -> None:
         """Log every session out of the PBX; users stay stored and come back on restart."""
