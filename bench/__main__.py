@@ -11,7 +11,6 @@ import argparse
 import asyncio
 import os
 import platform
-import resource
 import shutil
 import signal
 import sys
@@ -23,6 +22,7 @@ from bench.context import BenchContext, Sizes
 from bench.load import LoadGenerator
 from bench.report import ScenarioResult, render_table
 from bench.scenarios import SCENARIOS
+from mxproxy.server import raise_open_files_limit
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -42,14 +42,6 @@ def build_parser() -> argparse.ArgumentParser:
         "--keep", action="store_true", help="keep the work directory (logs, configs, databases)"
     )
     return parser
-
-
-def _raise_file_limit() -> None:
-    # Thousands of sessions need thousands of descriptors in the proxy and the simulator,
-    # which inherit this limit.
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    if hard == resource.RLIM_INFINITY or soft < hard:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
 async def run_all(names: list[str], ctx: BenchContext) -> list[ScenarioResult]:
@@ -92,7 +84,9 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [name for name in args.scenarios if name not in SCENARIOS]
     if unknown:
         build_parser().error(f"unknown scenario(s) {', '.join(unknown)}; choose from {', '.join(SCENARIOS)}")
-    _raise_file_limit()
+    # Thousands of sessions need thousands of descriptors in the proxy and the simulator,
+    # which inherit this limit.
+    raise_open_files_limit()
     workdir = Path(tempfile.mkdtemp(prefix="mxproxy-bench-"))
     import uvloop
 

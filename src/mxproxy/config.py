@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mxproxy.durations import parse_duration
+from mxproxy.push.settings import VOIP_KEYS
 from mxproxy.store.secretbox import KEY_SIZE, decode_key
 from mxproxy.store.urls import is_postgres_url, redact_url
 
@@ -323,11 +324,7 @@ def _apps(value: object) -> dict[str, str]:
     return apps
 
 
-_VOIP_KEYS = declare_keys(
-    "voip",
-    {"apnTTL", "apn", "apnKeys", "fcm", "voipAllEvents", "caFile", "apnHost", "apnSandboxHost"}
-    | {"fcmURL", "fcmV1URL"},
-)
+declare_keys("voip", VOIP_KEYS)
 
 
 def _voip(table: dict[str, Any]) -> dict[str, Any]:

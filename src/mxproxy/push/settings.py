@@ -83,7 +83,8 @@ _URL_KEYS = {
     "fcmURL": ("fcm_url", DEFAULT_FCM_URL),
     "fcmV1URL": ("fcm_v1_url", DEFAULT_FCM_V1_URL),
 }
-_KNOWN_KEYS = frozenset({"apnTTL", "apn", "apnKeys", "fcm", "voipAllEvents", "caFile", *_URL_KEYS})
+# Every key of `[voip]`; the configuration refuses any other (config.py declares these).
+VOIP_KEYS = frozenset({"apnTTL", "apn", "apnKeys", "fcm", "voipAllEvents", "caFile", *_URL_KEYS})
 _KEY_FILE_NAME = re.compile(r"AuthKey_([A-Za-z0-9]+)\.p8$")
 
 
@@ -184,7 +185,7 @@ def load_push_settings(
     voip: dict[str, Any], config_dir: Path, *, now: datetime | None = None
 ) -> tuple[PushSettings, list[str]]:
     """Parse the raw `[voip]` table; returns the settings and the problems found."""
-    problems: list[str] = [f"voip.{key}: unknown key, ignored" for key in voip if key not in _KNOWN_KEYS]
+    problems: list[str] = [f"voip.{key}: unknown key, ignored" for key in voip if key not in VOIP_KEYS]
     urls = _urls(voip, problems)
     settings = PushSettings(
         apn_ttl=_apn_ttl(voip, problems),
